@@ -1,0 +1,379 @@
+// The configuration schema: every key, its default, its bounds and its documentation, in one place.
+// Reading and the generated reference (`sinetti config-reference`, README) both run these functions.
+#include <yaml-cpp/yaml.h>
+
+#include "config/reader.hpp"
+#include "config/schema.hpp"
+
+namespace sinetti::config::detail {
+
+using namespace std::chrono_literals;
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+constexpr std::uint64_t GiB = 1024 * MiB;
+constexpr Duration years(int n) { return Duration{std::int64_t{n} * 365 * 86400}; }
+
+namespace {
+
+void read_tls(MapReader& r, TlsFiles& tls) {
+  r.path_value("cert_file", tls.cert_file, "", {"PEM certificate chain.", true});
+  r.path_value("key_file", tls.key_file, "", {"PEM private key.", true});
+  r.boolean("self_signed", tls.self_signed, false,
+            {"Create a self-signed certificate and key on first start when the files are missing "
+             "(development only)."});
+  if (r.describing()) return;
+  auto& files = r.context().files();
+  files.push_back(FileRef{r.location("cert_file"), tls.cert_file, FileRef::Kind::tls_pair_cert, tls.self_signed});
+  files.push_back(FileRef{r.location("key_file"), tls.key_file, FileRef::Kind::tls_pair_key, tls.self_signed});
+}
+
+void read_instance(MapReader& r, Instance& in) {
+  r.string("name", in.name, "", {"The organisation's name, shown in notification mails and the portal.", true});
+  r.string("public_url", in.public_url, "",
+           {"Base URL of the portal as recipients reach it; https (http only for a loopback host).", true});
+  r.path_value("data_dir", in.data_dir, "var", {"Directory for the gateway's own state."});
+  std::vector<std::string> languages;
+  r.string_list("languages", languages, {"fi", "sv", "en"}, {"Languages offered, of fi, sv, en."});
+  in.languages.clear();
+  for (const auto& l : languages) {
+    if (l == "fi") in.languages.push_back(Language::fi);
+    else if (l == "sv") in.languages.push_back(Language::sv);
+    else if (l == "en") in.languages.push_back(Language::en);
+    else r.context().error(r.location("languages"), "instance.languages: '" + l + "' is not one of fi, sv, en");
+  }
+  r.enumeration<Language>("default_language", in.default_language, Language::fi,
+                          {{"fi", Language::fi}, {"sv", Language::sv}, {"en", Language::en}},
+                          {"Language used when a recipient's language is not known."});
+}
+
+void read_listener(MapReader& r, Listener& l) {
+  r.string("name", l.name, "", {"Unique name, used in logs, metrics and routing conditions.", true});
+  r.listen_address("address", l.address, "", {"Address and port to listen on.", true});
+  r.enumeration<ListenerRole>("role", l.role, std::nullopt,
+                              {{"inbound", ListenerRole::inbound}, {"submission", ListenerRole::submission}},
+                              {"inbound: mail for the organisation's domains and team addresses only; "
+                               "submission: staff mail from allowed networks or authenticated users.",
+                               true});
+  r.string_list("domains", l.domains, {}, {"inbound: domains accepted in addition to the team addresses."});
+  l.tls.reset();
+  r.object("tls", {"Certificate for STARTTLS."}, [&](MapReader& t) { read_tls(t, l.tls.emplace()); });
+  r.boolean("require_tls", l.require_tls, false, {"Refuse MAIL before STARTTLS."});
+  l.auth.reset();
+  r.object("auth", {"Offer AUTH PLAIN/LOGIN after STARTTLS."}, [&](MapReader& a) {
+    auto& auth = l.auth.emplace();
+    a.path_value("users_file", auth.users_file, "", {"User names and argon2id password hashes.", true});
+    if (!a.describing()) {
+      a.context().files().push_back(FileRef{a.location("users_file"), auth.users_file, FileRef::Kind::secret_file});
+    }
+  });
+  std::vector<std::string> networks;
+  r.string_list("allowed_networks", networks, {}, {"Client networks allowed to connect (CIDR); empty: any."});
+  l.allowed_networks.clear();
+  for (const auto& n : networks) {
+    auto net = parse_network(n);
+    if (net) l.allowed_networks.push_back(*net);
+    else r.context().error(r.location("allowed_networks"), r.path() + ".allowed_networks: '" + n + "': " + net.error().message);
+  }
+  r.size("max_message_size", l.max_message_size, 35 * MiB, 64 * KiB, 1 * GiB,
+         {"Largest message accepted (SIZE, RFC 1870); larger gets 552."});
+  r.uint("max_recipients", l.max_recipients, 100, 100, 10000,
+         {"Recipients per message; more get 452 (RFC 5321 §4.5.3.1.8: at least 100)."});
+  r.uint("max_errors", l.max_errors, 10, 1, 100, {"Protocol errors per session before 421 and close."});
+  r.uint("max_connections", l.max_connections, 1000, 1, 100000, {"Concurrent sessions."});
+  r.duration("command_timeout", l.command_timeout, 5min, 10s, 1h,
+             {"Idle time allowed per command (RFC 5321 §4.5.3.2 asks at least 5m)."});
+  r.duration("session_timeout", l.session_timeout, 30min, 1min, 24h, {"Total time one session may last."});
+}
+
+void read_portal(MapReader& r, Portal& p) {
+  r.listen_address("address", p.address, "", {"HTTPS address and port of the portal.", true});
+  r.object("tls", {"Certificate for the portal.", true}, [&](MapReader& t) { read_tls(t, p.tls); });
+  r.duration("session_idle", p.session_idle, 15min, 1min, 30min,
+             {"Idle timeout of a portal session (NIST SP 800-63B §4.2.3: at most 30m)."});
+  r.duration("session_absolute", p.session_absolute, 12h, 10min, 12h, {"Absolute lifetime of a portal session."});
+  r.size("max_header_size", p.max_header_size, 16 * KiB, 4 * KiB, 1 * MiB, {"Request header limit (431 beyond)."});
+  r.size("max_body_size", p.max_body_size, 50 * MiB, 1 * MiB, 1 * GiB, {"Request body limit (413 beyond)."});
+}
+
+void read_storage(MapReader& r, Storage& s) {
+  r.enumeration<StorageBackend>("backend", s.backend, StorageBackend::sqlite,
+                                {{"sqlite", StorageBackend::sqlite}, {"postgresql", StorageBackend::postgresql}},
+                                {"Where messages, queue and audit log live."});
+  s.sqlite_path = "var/sinetti.db";
+  r.object("sqlite", {"SQLite settings."}, [&](MapReader& q) {
+    q.path_value("path", s.sqlite_path, "var/sinetti.db", {"Database file (WAL mode)."});
+  });
+  s.postgresql_dsn.reset();
+  s.postgresql_pool_size = 8;
+  const bool has_pg = r.object("postgresql", {"PostgreSQL settings."}, [&](MapReader& q) {
+    q.secret("dsn", s.postgresql_dsn, {"libpq connection string.", true});
+    q.uint("pool_size", s.postgresql_pool_size, 8, 1, 256, {"Connections per gateway node."});
+  });
+  if (!r.describing() && s.backend == StorageBackend::postgresql && !has_pg) {
+    r.context().error(r.location("backend"), "storage: backend postgresql needs a 'postgresql' section with dsn_file or dsn: env:NAME");
+  }
+}
+
+void read_delivery(MapReader& r, Delivery& d) {
+  std::string transport;
+  r.string("transport", transport, "", {"maildir:PATH delivers into a Maildir (development); use relay otherwise."});
+  d.maildir.reset();
+  if (!transport.empty()) {
+    if (transport.starts_with("maildir:") && transport.size() > 8) {
+      d.maildir = transport.substr(8);
+    } else {
+      r.context().error(r.location("transport"), "delivery.transport: '" + transport + "' is not maildir:PATH (use 'relay' for SMTP)");
+    }
+  }
+  d.relay.reset();
+  r.object("relay", {"SMTP relay to the organisation's mail server."}, [&](MapReader& m) {
+    auto& relay = d.relay.emplace();
+    m.string("host", relay.host, "", {"Host name or address.", true});
+    m.port("port", relay.port, 25, {"Port."});
+    m.enumeration<RelayTls>("tls", relay.tls, RelayTls::require,
+                            {{"require", RelayTls::require}, {"opportunistic", RelayTls::opportunistic},
+                             {"none", RelayTls::none}},
+                            {"STARTTLS policy; require also verifies the certificate."});
+    std::filesystem::path ca;
+    m.path_value("ca_file", ca, "", {"CA bundle for verification; default: the system's."});
+    if (m.has("ca_file")) {
+      relay.ca_file = ca;
+      m.context().files().push_back(FileRef{m.location("ca_file"), ca, FileRef::Kind::readable_file});
+    }
+    relay.auth.reset();
+    m.object("auth", {"AUTH credentials for the relay."}, [&](MapReader& a) {
+      auto& auth = relay.auth.emplace();
+      a.string("username", auth.username, "", {"User name.", true});
+      std::optional<Secret> password;
+      a.secret("password", password, {"Password.", true});
+      if (password) auth.password = *password;
+    });
+  });
+  if (!r.describing()) {
+    if (d.maildir && d.relay) {
+      r.context().error(r.location("relay"), "delivery: give either transport: maildir:PATH or relay, not both");
+    } else if (!d.maildir && !d.relay) {
+      r.context().error(r.location("transport"), "delivery: needs transport: maildir:PATH or a relay section");
+    }
+  }
+  d.retry_initial = 1min;
+  d.retry_max = 1h;
+  r.object("retry", {"Backoff between delivery attempts (doubles each time)."}, [&](MapReader& m) {
+    m.duration("initial", d.retry_initial, 1min, 1s, 1h, {"First retry delay."});
+    m.duration("max", d.retry_max, 1h, 1min, 24h, {"Longest retry delay."});
+  });
+  if (!r.describing() && d.retry_initial > d.retry_max) {
+    r.context().error(r.location("retry"), "delivery.retry: initial is longer than max");
+  }
+  r.duration("lifetime", d.lifetime, days(5), 1h, days(30),
+             {"Give up and bounce after this long (RFC 5321 §4.5.4.1: 4-5 days)."});
+  r.uint("workers", d.workers, 4, 1, 256, {"Concurrent outbound deliveries."});
+}
+
+void read_team(MapReader& r, Team& t) {
+  r.string("id", t.id, "", {"Unique identifier ([a-z0-9_-]), used in rules and links.", true});
+  r.translations("name", t.name, {"Name per language (fi, sv, en), or one name for all.", true});
+  r.string("address", t.address, "", {"The team's public address at the gateway.", true});
+  r.string("mailbox", t.mailbox, "", {"The team's real shared mailbox; forwarded mail and notifications go here.", true});
+  r.string("staff_group", t.staff_group, "", {"Group (from the staff identity provider) whose members work in the team."});
+  t.where = r.context().at(r.mark("id"));
+}
+
+void read_unlock(MapReader& r, Unlock& u) {
+  r.duration("link_ttl", u.link_ttl, days(30), 1h, days(365), {"How long a read link works."});
+  u.pin = PinPolicy{6, 10min, 5, 5, 100};
+  r.object("pin", {"SMS PIN policy (NIST SP 800-63B §5.1.3)."}, [&](MapReader& p) {
+    p.uint("length", u.pin.length, 6, 6, 8, {"Digits in a PIN."});
+    p.duration("ttl", u.pin.ttl, 10min, 1min, 10min, {"PIN validity (at most 10m)."});
+    p.uint("max_attempts", u.pin.max_attempts, 5, 1, 10, {"Wrong tries before the PIN is void."});
+    p.uint("max_per_hour", u.pin.max_per_hour, 5, 1, 20, {"PINs sent per message per hour."});
+    p.uint("max_failures", u.pin.max_failures, 100, 1, 100, {"Wrong tries per message in total before it locks."});
+  });
+}
+
+void read_sms(MapReader& r, Sms& s) {
+  r.enumeration<SmsDriver>("driver", s.driver, SmsDriver::file, {{"file", SmsDriver::file}, {"http", SmsDriver::http}},
+                           {"file writes JSON lines (development); http calls a provider."});
+  s.file_path = "var/sms.jsonl";
+  r.object("file", {"File driver."}, [&](MapReader& f) {
+    f.path_value("path", s.file_path, "var/sms.jsonl", {"JSON lines file, one message per line."});
+  });
+  s.http.reset();
+  const bool has_http = r.object("http", {"Generic HTTP provider driver."}, [&](MapReader& h) {
+    auto& http = s.http.emplace();
+    h.string("url", http.url, "", {"Provider endpoint (https).", true});
+    h.string("method", http.method, "POST", {"HTTP method."});
+    if (!h.describing() && http.method != "POST" && http.method != "PUT") {
+      h.context().error(h.location("method"), h.path() + ".method: expected POST or PUT");
+    }
+    h.object("auth", {"Authentication at the provider."}, [&](MapReader& a) {
+      a.enumeration<HttpAuthKind>("kind", http.auth, HttpAuthKind::none,
+                                  {{"none", HttpAuthKind::none}, {"basic", HttpAuthKind::basic},
+                                   {"bearer", HttpAuthKind::bearer}},
+                                  {"Scheme."});
+      a.string("username", http.username, "", {"basic: user name."});
+      std::filesystem::path username_file;
+      a.path_value("username_file", username_file, "", {"basic: file holding the user name, for providers whose API token is the user name."});
+      if (a.has("username_file")) {
+        http.username_secret = Secret{Secret::Source::file, username_file.string(), a.location("username_file")};
+        a.context().files().push_back(FileRef{a.location("username_file"), username_file, FileRef::Kind::secret_file});
+      }
+      a.secret("password", http.password, {"basic: password."});
+      a.secret("token", http.token, {"bearer: token."});
+      if (a.describing()) return;
+      if (http.auth == HttpAuthKind::bearer && !http.token) {
+        a.context().error(a.location("kind"), a.path() + ": bearer needs token_file or token: env:NAME");
+      }
+      if (http.auth == HttpAuthKind::basic && http.username.empty() == !http.username_secret.has_value()) {
+        a.context().error(a.location("kind"), a.path() + ": basic needs exactly one of username and username_file");
+      }
+    });
+    h.enumeration<HttpBodyFormat>("format", http.format, HttpBodyFormat::json,
+                                  {{"json", HttpBodyFormat::json}, {"form", HttpBodyFormat::form}},
+                                  {"Request body encoding."});
+    if (auto body = h.raw("body", "mapping", {"Request body with placeholders {{to_e164}}, {{to_digits}}, {{text}}, {{ref}}, {{sender}}.", true})) {
+      if (!body->IsMap()) {
+        h.context().error(body->Mark(), h.path() + ".body: expected a mapping");
+      } else {
+        http.body_template = yaml_to_json(*body);
+      }
+    }
+    h.int_list("success", http.success, {200, 201, 202}, 200, 299, {"Status codes meaning accepted."});
+    h.string("message_id", http.message_id_pointer, "", {"JSON pointer (RFC 6901) to the provider's message id in the reply."});
+    h.int_list("retry_on", http.retry_on, {429, 500, 502, 503, 504}, 400, 599, {"Status codes worth a retry (never other 4xx)."});
+    h.uint("max_retries", http.max_retries, 3, 0, 10, {"Retries after the first attempt."});
+    h.duration("timeout", http.timeout, 10s, 1s, 2min, {"Time limit per request."});
+    if (!h.describing()) check_url(h.context(), h.location("url"), h.path() + ".url", http.url);
+  });
+  r.string("sender", s.sender, "Sinetti", {"Sender name shown on the phone (at most 11 letters or digits)."});
+  r.string("default_country", s.default_country, "358", {"Country code for numbers written without one."});
+  if (r.describing()) return;
+  if (s.driver == SmsDriver::http && !has_http) {
+    r.context().error(r.location("driver"), "sms: driver http needs an 'http' section");
+  }
+  const bool alnum = std::all_of(s.sender.begin(), s.sender.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+  if (s.sender.empty() || s.sender.size() > 11 || !alnum) {
+    r.context().error(r.location("sender"), "sms.sender: use 1–11 ASCII letters or digits (alphanumeric sender id)");
+  }
+  if (s.default_country.empty() || s.default_country.size() > 3 || s.default_country[0] == '0' ||
+      !std::all_of(s.default_country.begin(), s.default_country.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    r.context().error(r.location("default_country"), "sms.default_country: expected a country calling code such as 358");
+  }
+}
+
+void read_provider(MapReader& r, OidcProvider& p) {
+  r.string("id", p.id, "", {"Unique identifier, used in /auth/{id}/... paths.", true});
+  r.enumeration<ProviderKind>("kind", p.kind, std::nullopt,
+                              {{"citizen", ProviderKind::citizen}, {"staff", ProviderKind::staff}},
+                              {"citizen: strong identification (FTN broker); staff: the organisation's IdP.", true});
+  r.string("issuer", p.issuer, "", {"Issuer URL; discovery at ISSUER/.well-known/openid-configuration.", true});
+  r.string("client_id", p.client_id, "", {"Our client id at the provider.", true});
+  r.enumeration<ClientAuth>("client_auth", p.client_auth, ClientAuth::private_key_jwt,
+                            {{"private_key_jwt", ClientAuth::private_key_jwt},
+                             {"client_secret_basic", ClientAuth::client_secret_basic},
+                             {"client_secret_post", ClientAuth::client_secret_post}},
+                            {"Client authentication (FTN requires private_key_jwt)."});
+  r.secret("client_secret", p.client_secret, {"client_secret_*: the secret."});
+  std::filesystem::path signing, encryption;
+  r.path_value("signing_key_file", signing, "", {"Our private signing key (PEM), for private_key_jwt and request objects."});
+  r.path_value("encryption_key_file", encryption, "", {"Our private decryption key (PEM) for encrypted ID tokens."});
+  p.signing_key_file.reset();
+  p.encryption_key_file.reset();
+  if (r.has("signing_key_file")) {
+    p.signing_key_file = signing;
+    r.context().files().push_back(FileRef{r.location("signing_key_file"), signing, FileRef::Kind::secret_file});
+  }
+  if (r.has("encryption_key_file")) {
+    p.encryption_key_file = encryption;
+    r.context().files().push_back(FileRef{r.location("encryption_key_file"), encryption, FileRef::Kind::secret_file});
+  }
+  r.string_list("scopes", p.scopes, {"openid"}, {"Scopes requested; must include openid."});
+  r.string_list("acr_values", p.acr_values, {}, {"Required assurance, e.g. http://ftn.ficora.fi/2017/loa2."});
+  r.string("identity_claim", p.identity_claim, "hetu", {"citizen: claim holding the personal identity code."});
+  r.string("groups_claim", p.groups_claim, "groups", {"staff: claim holding the user's groups."});
+  r.translations("name", p.name, {"Button label per language."});
+  p.where = r.context().at(r.mark("id"));
+  if (r.describing()) return;
+  check_url(r.context(), r.location("issuer"), r.path() + ".issuer", p.issuer);
+  if (p.client_auth == ClientAuth::private_key_jwt && !p.signing_key_file) {
+    r.context().error(r.location("client_auth"), r.path() + ": private_key_jwt needs signing_key_file");
+  }
+  if (p.client_auth != ClientAuth::private_key_jwt && !p.client_secret) {
+    r.context().error(r.location("client_auth"), r.path() + ": client_secret_* needs client_secret_file or client_secret: env:NAME");
+  }
+  if (std::find(p.scopes.begin(), p.scopes.end(), "openid") == p.scopes.end()) {
+    r.context().error(r.location("scopes"), r.path() + ".scopes: must include openid");
+  }
+}
+
+}  // namespace
+
+void read_config(MapReader& root, Config& c) {
+  root.object("instance", {"Who runs this gateway and where it keeps its state.", true},
+              [&](MapReader& r) { read_instance(r, c.instance); });
+  c.listeners.clear();
+  root.sequence("listeners", {"SMTP listeners.", true}, "listener", [&](const YAML::Node& n, const std::string& path) {
+    MapReader r(root.context(), n, path, n.Mark());
+    auto& l = c.listeners.emplace_back();
+    l.where = root.context().at(n.Mark());
+    read_listener(r, l);
+  });
+  root.object("portal", {"The HTTPS portal recipients and staff use.", true}, [&](MapReader& r) { read_portal(r, c.portal); });
+  c.admin.reset();
+  root.object("admin", {"Metrics and health listener (/metrics, /healthz, /readyz); plain HTTP, keep it internal."},
+              [&](MapReader& r) { r.listen_address("address", c.admin.emplace().address, "", {"Address and port.", true}); });
+  c.storage = Storage{};
+  if (!root.object("storage", {"Message store."}, [&](MapReader& r) { read_storage(r, c.storage); })) {
+    MapReader defaults(root.context(), undefined_node(), "storage");
+    read_storage(defaults, c.storage);
+  }
+  c.keys.dir = "var/keys";
+  root.object("keys", {"Key ring."}, [&](MapReader& r) {
+    r.path_value("dir", c.keys.dir, "var/keys", {"Directory of key-encryption keys and server secrets (0700)."});
+  });
+  root.object("delivery", {"Outbound delivery to team mailboxes and recipients.", true},
+              [&](MapReader& r) { read_delivery(r, c.delivery); });
+  c.teams.clear();
+  root.sequence("teams", {"Teams and their shared mailboxes."}, "team", [&](const YAML::Node& n, const std::string& path) {
+    MapReader r(root.context(), n, path, n.Mark());
+    read_team(r, c.teams.emplace_back());
+  });
+  root.object("routing", {"What happens to each message: ordered rules, first match wins.", true},
+              [&](MapReader& r) { read_routing(r, c.routing); });
+  c.unlock = Unlock{};
+  if (!root.object("unlock", {"How recipients unlock protected messages."}, [&](MapReader& r) { read_unlock(r, c.unlock); })) {
+    MapReader defaults(root.context(), undefined_node(), "unlock");
+    read_unlock(defaults, c.unlock);
+  }
+  c.sms = Sms{};
+  if (!root.object("sms", {"SMS for PIN unlock."}, [&](MapReader& r) { read_sms(r, c.sms); })) {
+    MapReader defaults(root.context(), undefined_node(), "sms");
+    read_sms(defaults, c.sms);
+  }
+  c.oidc_providers.clear();
+  root.object("oidc", {"OpenID Connect providers for strong identification and staff sign-in."}, [&](MapReader& r) {
+    r.sequence("providers", {"Providers.", true}, "provider", [&](const YAML::Node& n, const std::string& path) {
+      MapReader p(root.context(), n, path, n.Mark());
+      read_provider(p, c.oidc_providers.emplace_back());
+    });
+  });
+  c.retention = Retention{};
+  auto read_retention = [&](MapReader& r) {
+    r.duration("protected_messages", c.retention.protected_messages, days(30), days(1), years(10),
+               {"Protected messages are crypto-shredded this long after they were stored."});
+    r.duration("audit_log", c.retention.audit_log, years(10), days(30), years(50), {"Audit records are kept this long."});
+  };
+  if (!root.object("retention", {"How long things are kept."}, read_retention)) {
+    MapReader defaults(root.context(), undefined_node(), "retention");
+    read_retention(defaults);
+  }
+}
+
+}  // namespace sinetti::config::detail
