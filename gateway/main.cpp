@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--config,-c", config_path, "Configuration file (default $SINETTI_CONFIG or /etc/sinetti/sinetti.yaml)");
   };
 
+  auto* serve = app.add_subcommand("serve", "Run the gateway");
+  add_config(serve);
+
   auto* check = app.add_subcommand("check-config", "Validate the configuration; print every error as FILE:LINE:COL");
   add_config(check);
   bool skip_files = false;
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (*serve) return cli::serve(config_path);
     if (*check) return cli::check_config(config_path, !skip_files);
     if (*reference) return cli::config_reference();
     if (*explain) {

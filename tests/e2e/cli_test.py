@@ -110,7 +110,7 @@ class Usage(unittest.TestCase):
     def test_help_lists_commands(self):
         r = sinetti("--help")
         self.assertEqual(r.returncode, 0)
-        for cmd in ("check-config", "config-reference", "route"):
+        for cmd in ("serve", "check-config", "config-reference", "route"):
             self.assertIn(cmd, r.stdout)
 
     def test_usage_errors_exit_2(self):

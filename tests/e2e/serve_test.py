@@ -1,0 +1,164 @@
+"""`sinetti serve` as a real process on loopback: start-up on the development configuration
+(self-signed TLS created, state directory private), the admin endpoints, SIGHUP reload that keeps
+the old configuration when the new one is invalid, and a clean stop on SIGTERM."""
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+BIN = os.environ["SINETTI_BIN"]
+SRC = pathlib.Path(os.environ["SINETTI_SOURCE_DIR"])
+
+
+class Gateway:
+    """Runs `sinetti serve` in a temporary working directory and follows its JSON log on stderr."""
+
+    def __init__(self, config_text):
+        self.dir = tempfile.TemporaryDirectory()
+        self.cwd = pathlib.Path(self.dir.name)
+        self.config = self.cwd / "sinetti.yaml"
+        self.config.write_text(config_text)
+        self.events = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], cwd=self.cwd,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "text", "line": line.rstrip("\n")}
+            with self.cond:
+                self.events.append(event)
+                self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout=20):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for e in self.events:
+                    if predicate(e):
+                        return e
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None and not self.reader.is_alive():
+                    raise AssertionError(f"no such event; log so far: {self.events}")
+                self.cond.wait(min(left, 0.2))
+
+    def count(self, predicate):
+        with self.cond:
+            return sum(1 for e in self.events if predicate(e))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(timeout=5)
+        self.proc.stderr.close()
+        self.dir.cleanup()
+
+
+def dev_config():
+    return (SRC / "config" / "examples" / "dev.yaml").read_text().replace('address: "127.0.0.1:9090"',
+                                                                        'address: "127.0.0.1:0"')
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class Serve(unittest.TestCase):
+    def setUp(self):
+        self.gw = Gateway(dev_config())
+        self.addCleanup(self.gw.stop)
+        listening = self.gw.wait_for(lambda e: e.get("event") == "listening" and e.get("listener") == "admin")
+        self.port = int(listening["address"].rsplit(":", 1)[1])
+        self.assertNotEqual(self.port, 0)
+        self.gw.wait_for(lambda e: e.get("event") == "started")  # signals are handled from here on
+
+    def test_admin_endpoints(self):
+        self.assertEqual(get(self.port, "/healthz"), (200, "ok\n"))
+        self.assertEqual(get(self.port, "/readyz")[0], 200)
+        status, metrics = get(self.port, "/metrics")
+        self.assertEqual(status, 200)
+        self.assertRegex(metrics, r"(?m)^sinetti_up 1$")
+        self.assertEqual(get(self.port, "/nothing-here")[0], 404)
+
+    def test_self_signed_tls_and_private_state(self):
+        key = self.gw.cwd / "var" / "tls" / "key.pem"
+        cert = self.gw.cwd / "var" / "tls" / "cert.pem"
+        self.assertTrue(cert.is_file())
+        self.assertEqual(key.stat().st_mode & 0o777, 0o600)
+        self.assertEqual((self.gw.cwd / "var").stat().st_mode & 0o077, 0)
+        out = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-text"], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("IP Address:127.0.0.1", out.stdout)
+
+    def test_reload_keeps_old_config_when_new_one_is_invalid(self):
+        good = self.gw.config.read_text()
+        self.gw.config.write_text(good.replace("max_message_size: 35MiB", "max_mesage_size: 35MiB"))
+        self.gw.proc.send_signal(signal.SIGHUP)
+        err = self.gw.wait_for(lambda e: e.get("event") == "config_error")
+        self.assertRegex(json.dumps(err), r"sinetti\.yaml:\d+:\d+: unknown key")
+        self.gw.wait_for(lambda e: e.get("event") == "config_reload_failed")
+        self.assertEqual(get(self.port, "/healthz")[0], 200)  # still serving on the old snapshot
+        self.assertIn('sinetti_config_reloads_total{result="error"} 1', get(self.port, "/metrics")[1])
+        # A routing error (a regex that does not compile) is refused the same way.
+        self.gw.config.write_text(good.replace("routing:\n", "routing:\n  detectors:\n    - {name: x, regex: 'a(b'}\n", 1))
+        self.gw.proc.send_signal(signal.SIGHUP)
+        self.gw.wait_for(lambda e: e.get("event") == "config_error" and "detector 'x'" in json.dumps(e))
+        self.gw.config.write_text(good)
+        self.gw.proc.send_signal(signal.SIGHUP)
+        self.gw.wait_for(lambda e: e.get("event") == "config_reloaded")
+        self.assertIn('sinetti_config_reloads_total{result="ok"} 1', get(self.port, "/metrics")[1])
+
+    def test_sigterm_stops_cleanly(self):
+        self.gw.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.gw.proc.wait(timeout=20), 0)
+        self.gw.wait_for(lambda e: e.get("event") == "stopped")
+
+
+class StartFailures(unittest.TestCase):
+    def test_invalid_config_does_not_start(self):
+        with tempfile.TemporaryDirectory() as d:
+            cfg = pathlib.Path(d) / "bad.yaml"
+            cfg.write_text(dev_config().replace("role: inbound", "role: outbound"))
+            r = subprocess.run([BIN, "serve", "--config", str(cfg)], cwd=d, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, re.escape(str(cfg)) + r":\d+:\d+: .*'outbound' is not one of")
+
+    def test_port_in_use_is_a_clear_error(self):
+        first = Gateway(dev_config())
+        try:
+            port = int(first.wait_for(lambda e: e.get("event") == "listening")["address"].rsplit(":", 1)[1])
+            with tempfile.TemporaryDirectory() as d:
+                cfg = pathlib.Path(d) / "second.yaml"
+                cfg.write_text(dev_config().replace('address: "127.0.0.1:0"', f'address: "127.0.0.1:{port}"'))
+                r = subprocess.run([BIN, "serve", "--config", str(cfg)], cwd=d, capture_output=True, text=True,
+                                   timeout=30)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("Address already in use", r.stderr)
+        finally:
+            first.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
