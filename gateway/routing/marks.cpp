@@ -21,9 +21,10 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// No top-level domain is numeric, so an all-digit label before ".s" is meant as a phone number.
 bool is_phone_label(std::string_view label) {
   if (label.starts_with("+")) label.remove_prefix(1);
-  return label.size() >= 5 && std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !label.empty() && std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -67,15 +68,12 @@ MessageMarks parse_message_marks(const mime::Message& message, const config::Mar
     const auto pos = subject_lower.find(lower(tag));
     if (pos == std::string::npos) continue;
     out.subject_tag = tag;
-    std::string cleaned = message.subject.substr(0, pos) + message.subject.substr(pos + tag.size());
-    // Collapse the space the tag leaves behind.
-    std::string collapsed;
-    for (char c : cleaned) {
-      if (c == ' ' && (collapsed.empty() || collapsed.back() == ' ')) continue;
-      collapsed += c;
-    }
-    while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
-    out.subject = collapsed;
+    // Remove the tag and one space next to it, so "Re: [secure] Päätös" becomes "Re: Päätös".
+    std::string before = message.subject.substr(0, pos);
+    std::string after = message.subject.substr(pos + tag.size());
+    if (after.starts_with(' ')) after.erase(0, 1);
+    else if (before.ends_with(' ')) before.pop_back();
+    out.subject = before + after;
     const std::string t = lower(tag);
     if (t == "[suojattu]") out.language = config::Language::fi;
     else if (t == "[skyddad]") out.language = config::Language::sv;
