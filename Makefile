@@ -4,7 +4,7 @@ BUILD_DIR := build/$(PRESET)
 CONFIG ?= config/examples/dev.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build run test asan clean reference
+.PHONY: all deps configure build run test asan fuzz clean reference
 
 all: build
 
@@ -25,6 +25,10 @@ test: build
 
 asan:
 	$(MAKE) test PRESET=asan
+
+# libFuzzer targets (clang); FUZZ_SECONDS per target, default 60.
+fuzz: deps
+	scripts/fuzz
 
 clean:
 	rm -rf build

@@ -66,9 +66,9 @@ void compile_conditions(const Condition& c, RoutingTable::Compiled& out, std::ve
 // One message being routed: caches detector results across recipients and rules.
 class Evaluation {
  public:
-  Evaluation(const config::Config& config, const RoutingTable::Compiled& compiled, const Envelope& envelope,
-             const mime::Message& message, const MessageMarks& marks)
-      : config_(config), compiled_(compiled), envelope_(envelope), message_(message), marks_(marks) {}
+  Evaluation(const RoutingTable::Compiled& compiled, const Envelope& envelope, const mime::Message& message,
+             const MessageMarks& marks)
+      : compiled_(compiled), envelope_(envelope), message_(message), marks_(marks) {}
 
   struct Recipient {
     RecipientMarks marks;
@@ -275,7 +275,6 @@ class Evaluation {
     return false;
   }
 
-  const config::Config& config_;
   const RoutingTable::Compiled& compiled_;
   const Envelope& envelope_;
   const mime::Message& message_;
@@ -316,7 +315,7 @@ Routed RoutingTable::route(const Envelope& envelope, const mime::Message& messag
   const auto& cfg = *config_;
   Routed out;
   out.marks = parse_message_marks(message, cfg.routing.marks, cfg.sms.default_country);
-  Evaluation eval(cfg, *compiled_, envelope, message, out.marks);
+  Evaluation eval(*compiled_, envelope, message, out.marks);
   for (const auto& recipient : envelope.recipients) {
     Decision d;
     d.recipient = recipient;
