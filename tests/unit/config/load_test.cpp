@@ -243,7 +243,7 @@ BOOST_AUTO_TEST_CASE(conditions_parse_into_a_tree) {
   BOOST_TEST((when.children[0].kind == Condition::Kind::role));
   BOOST_TEST((when.children[1].kind == Condition::Kind::any));
   BOOST_TEST((when.children[1].children[1].kind == Condition::Kind::not_));
-  BOOST_TEST(!when.children[1].children[1].children[0].flag == false);
+  BOOST_TEST(when.children[1].children[1].children[0].flag);  // marked: true, under not
   BOOST_TEST(*when.children[2].larger_than == 1024u * 1024);
 }
 
