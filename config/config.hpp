@@ -112,6 +112,7 @@ struct Storage {
 
 struct Keys {
   std::filesystem::path dir;
+  bool create_if_missing = false;  // serve creates a new key ring when dir holds none (development)
 };
 
 enum class RelayTls { require, opportunistic, none };
@@ -288,6 +289,15 @@ struct OidcProvider {
   Location where;
 };
 
+// Notification mails: what recipients and team mailboxes receive instead of the protected content.
+struct Notifications {
+  std::string from;                            // header From address; empty: noreply@ the public_url host
+  std::string from_name;                       // display name; empty: instance.name
+  std::string reply_domain;                    // domain of per-thread reply addresses; empty: from's domain
+  bool include_subject = false;                // put the original subject into the notification
+  std::optional<std::filesystem::path> templates_dir;  // operator templates overriding the built-in ones
+};
+
 struct Retention {
   Duration protected_messages{};
   Duration audit_log{};
@@ -307,10 +317,17 @@ struct Config {
   Unlock unlock;
   Sms sms;
   std::vector<OidcProvider> oidc_providers;
+  Notifications notifications;
   Retention retention;
 
   const Team* find_team(std::string_view id) const;
   const Listener* find_listener(std::string_view name) const;
+  // The host part of instance.public_url ("turvaposti.example.fi", "127.0.0.1", "[::1]").
+  std::string public_host() const;
+  // notifications.from, or noreply@ the public host.
+  std::string notification_from() const;
+  // notifications.reply_domain, or the domain of notification_from().
+  std::string reply_domain() const;
 };
 
 // ---- loading ---------------------------------------------------------------------------------------

@@ -64,6 +64,26 @@ const Team* Config::find_team(std::string_view id) const {
   return nullptr;
 }
 
+std::string Config::public_host() const {
+  std::string_view url = instance.public_url;
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  if (url.starts_with('[')) return std::string(url.substr(0, url.find(']') + 1));
+  return std::string(url.substr(0, url.find(':')));
+}
+
+std::string Config::notification_from() const {
+  if (!notifications.from.empty()) return notifications.from;
+  return "noreply@" + public_host();
+}
+
+std::string Config::reply_domain() const {
+  if (!notifications.reply_domain.empty()) return notifications.reply_domain;
+  const std::string from = notification_from();
+  return from.substr(from.rfind('@') + 1);
+}
+
 const Listener* Config::find_listener(std::string_view name) const {
   for (const auto& l : listeners) {
     if (l.name == name) return &l;
@@ -207,6 +227,13 @@ void check_address(Context& ctx, const Location& where, const std::string& field
   }
 }
 
+bool valid_domain(std::string_view d) {
+  if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.' || d.find("..") != std::string_view::npos) return false;
+  return std::all_of(d.begin(), d.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+  });
+}
+
 void check_team_ids(Context& ctx, const Condition& c, const Config& config, const std::set<std::string, std::less<>>& detectors) {
   for (const auto& child : c.children) check_team_ids(ctx, child, config, detectors);
   switch (c.kind) {
@@ -297,6 +324,13 @@ void validate(Context& ctx, const Config& c) {
   }
   // Public URL.
   if (!c.instance.public_url.empty()) check_url(ctx, ctx.where("instance.public_url"), "instance.public_url", c.instance.public_url);
+  // Notifications.
+  if (!c.notifications.from.empty()) {
+    check_address(ctx, ctx.where("notifications.from"), "notifications.from", c.notifications.from);
+  }
+  if (!c.notifications.reply_domain.empty() && !valid_domain(c.notifications.reply_domain)) {
+    ctx.error(ctx.where("notifications.reply_domain"), "notifications.reply_domain: '" + c.notifications.reply_domain + "' is not a domain name");
+  }
   // Teams.
   std::map<std::string, const Team*> team_ids;
   std::map<std::string, const Team*> team_addresses;
@@ -375,6 +409,11 @@ void check_files(Context& ctx, const Config& config) {
     if (::stat(ref.path.c_str(), &st) != 0) {
       if (errno == ENOENT && ref.may_be_missing) continue;
       ctx.error(ref.where, "cannot read " + ref.path.string() + ": " + std::strerror(errno));
+      continue;
+    }
+    if (ref.kind == FileRef::Kind::readable_dir) {
+      if (!S_ISDIR(st.st_mode)) ctx.error(ref.where, ref.path.string() + " is not a directory");
+      else if (::access(ref.path.c_str(), R_OK | X_OK) != 0) ctx.error(ref.where, "cannot read " + ref.path.string() + ": " + std::strerror(errno));
       continue;
     }
     if (!S_ISREG(st.st_mode)) {

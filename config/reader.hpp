@@ -35,7 +35,7 @@ struct FieldDoc {
 struct FileRef {
   Location where;
   std::filesystem::path path;
-  enum class Kind { readable_file, secret_file, tls_pair_cert, tls_pair_key, directory_parent } kind;
+  enum class Kind { readable_file, secret_file, tls_pair_cert, tls_pair_key, directory_parent, readable_dir } kind;
   bool may_be_missing = false;  // self-signed TLS files are created on first start
 };
 

@@ -337,6 +337,9 @@ void read_config(MapReader& root, Config& c) {
   c.keys.dir = "var/keys";
   root.object("keys", {"Key ring."}, [&](MapReader& r) {
     r.path_value("dir", c.keys.dir, "var/keys", {"Directory of key-encryption keys and server secrets (0700)."});
+    r.boolean("create_if_missing", c.keys.create_if_missing, false,
+              {"serve creates a new key ring when the directory holds none (development; in production run "
+               "`sinetti keys init` once)."});
   });
   root.object("delivery", {"Outbound delivery to team mailboxes and recipients.", true},
               [&](MapReader& r) { read_delivery(r, c.delivery); });
@@ -364,6 +367,29 @@ void read_config(MapReader& root, Config& c) {
       read_provider(p, c.oidc_providers.emplace_back());
     });
   });
+  c.notifications = Notifications{};
+  auto read_notifications = [&](MapReader& r) {
+    r.string("from", c.notifications.from, "",
+             {"From address of notification mails and bounces; default noreply@ the host of instance.public_url."});
+    r.string("from_name", c.notifications.from_name, "", {"Display name in From; default instance.name."});
+    r.string("reply_domain", c.notifications.reply_domain, "",
+             {"Domain of the per-thread Reply-To addresses in notifications to team mailboxes (mail to it is "
+              "taken on the submission listener); default the domain of from."});
+    r.boolean("include_subject", c.notifications.include_subject, false,
+              {"Show the original subject in the notification (off: the subject may itself be confidential)."});
+    std::filesystem::path dir;
+    r.path_value("templates_dir", dir, "",
+                 {"Directory of templates overriding the built-in ones (notification.fi.txt, ...); see "
+                  "config/templates/."});
+    if (r.has("templates_dir")) {
+      c.notifications.templates_dir = dir;
+      r.context().files().push_back(FileRef{r.location("templates_dir"), dir, FileRef::Kind::readable_dir});
+    }
+  };
+  if (!root.object("notifications", {"Notification mails sent instead of protected content."}, read_notifications)) {
+    MapReader defaults(root.context(), undefined_node(), "notifications");
+    read_notifications(defaults);
+  }
   c.retention = Retention{};
   auto read_retention = [&](MapReader& r) {
     r.duration("protected_messages", c.retention.protected_messages, days(30), days(1), years(10),

@@ -247,12 +247,29 @@ BOOST_AUTO_TEST_CASE(conditions_parse_into_a_tree) {
   BOOST_TEST(*when.children[2].larger_than == 1024u * 1024);
 }
 
+BOOST_AUTO_TEST_CASE(notification_addresses) {
+  const auto defaults = load(base);
+  BOOST_REQUIRE(defaults.config);
+  BOOST_TEST(defaults.config->notification_from() == "noreply@turvaposti.example.fi");
+  BOOST_TEST(defaults.config->reply_domain() == "turvaposti.example.fi");
+  BOOST_TEST(!defaults.config->notifications.include_subject);
+  const auto set = load(base + "notifications:\n  from: turvaposti@example.fi\n  reply_domain: vastaus.example.fi\n");
+  BOOST_REQUIRE(set.config);
+  BOOST_TEST(set.config->notification_from() == "turvaposti@example.fi");
+  BOOST_TEST(set.config->reply_domain() == "vastaus.example.fi");
+  const auto from_only = load(base + "notifications:\n  from: turvaposti@posti.example.fi\n");
+  BOOST_REQUIRE(from_only.config);
+  BOOST_TEST(from_only.config->reply_domain() == "posti.example.fi");
+  expect_error(base + "notifications:\n  from: not-an-address\n", 26, 9, "is not a mail address");
+  expect_error(base + "notifications:\n  reply_domain: \"bad domain\"\n", 26, 17, "is not a domain name");
+}
+
 BOOST_AUTO_TEST_CASE(reference_lists_every_section) {
   const std::string ref = reference_markdown();
   for (const char* key : {"`instance.public_url`", "`listeners[].max_message_size`", "`portal.session_idle`",
                           "`storage.postgresql.dsn_file`", "`delivery.relay.tls`", "`teams[].staff_group`",
                           "`routing.rules[].when`", "`unlock.pin.max_failures`", "`sms.http.retry_on`",
-                          "`oidc.providers[].identity_claim`", "`retention.audit_log`", "`admin.address`", "`keys.dir`",
+                          "`oidc.providers[].identity_claim`", "`retention.audit_log`", "`admin.address`", "`keys.dir`", "`notifications.include_subject`",
                           "| `detector` |"}) {
     BOOST_TEST(ref.find(key) != std::string::npos, key);
   }
