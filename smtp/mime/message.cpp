@@ -108,12 +108,31 @@ Result<Message> read_message_file(const std::filesystem::path& path, const Limit
   return build_message(*parsed, limits);
 }
 
-Result<std::size_t> for_each_part_file(
-    const std::filesystem::path& path, const Limits& limits,
-    const std::function<bool(const Part&, PartContent&)>& visit) {
-  auto parsed = detail::parse_file(path, limits);
-  if (!parsed) return parsed.error();
-  auto leaves = detail::flatten(*parsed, limits);
+namespace {
+
+// A source that records its first read error, so a parse that GMime ended early (it sees a failed
+// read as the end of the data) is reported as the read error it was.
+class RecordingSource final : public ByteSource {
+ public:
+  explicit RecordingSource(std::shared_ptr<ByteSource> inner) : inner_(std::move(inner)) {}
+  std::uint64_t size() const override { return inner_->size(); }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> out) override {
+    auto n = inner_->read_at(offset, out);
+    if (!n && !error_) error_ = n.error();
+    return n;
+  }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  std::shared_ptr<ByteSource> inner_;
+  std::optional<Error> error_;
+};
+
+Error read_failure(const Error& e) { return make_error("cannot read the message: " + e.message); }
+
+Result<std::size_t> visit_parts(detail::ParsedMessage& parsed, const Limits& limits,
+                                const std::function<bool(const Part&, PartContent&)>& visit) {
+  auto leaves = detail::flatten(parsed, limits);
   if (!leaves) return leaves.error();
 
   std::size_t visited = 0;
@@ -124,6 +143,38 @@ Result<std::size_t> for_each_part_file(
     if (content.failed()) return make_error("cannot read the content of part " + leaf.part.path);
     if (!more) break;
   }
+  return visited;
+}
+
+}  // namespace
+
+Result<std::size_t> for_each_part_file(
+    const std::filesystem::path& path, const Limits& limits,
+    const std::function<bool(const Part&, PartContent&)>& visit) {
+  auto parsed = detail::parse_file(path, limits);
+  if (!parsed) return parsed.error();
+  return visit_parts(*parsed, limits, visit);
+}
+
+Result<Message> read_message_source(std::shared_ptr<ByteSource> source, const Limits& limits) {
+  auto recording = std::make_shared<RecordingSource>(std::move(source));
+  auto parsed = detail::parse_source(recording, limits);
+  if (recording->error()) return read_failure(*recording->error());
+  if (!parsed) return parsed.error();
+  auto message = build_message(*parsed, limits);
+  if (recording->error()) return read_failure(*recording->error());
+  return message;
+}
+
+Result<std::size_t> for_each_part_source(
+    std::shared_ptr<ByteSource> source, const Limits& limits,
+    const std::function<bool(const Part&, PartContent&)>& visit) {
+  auto recording = std::make_shared<RecordingSource>(std::move(source));
+  auto parsed = detail::parse_source(recording, limits);
+  if (recording->error()) return read_failure(*recording->error());
+  if (!parsed) return parsed.error();
+  auto visited = visit_parts(*parsed, limits, visit);
+  if (recording->error()) return read_failure(*recording->error());
   return visited;
 }
 

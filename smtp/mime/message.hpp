@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -87,6 +88,18 @@ struct Message {
 Result<Message> read_message(std::string_view raw, const Limits& limits = {});
 Result<Message> read_message_file(const std::filesystem::path& path, const Limits& limits = {});
 
+// Random access to a message's bytes that are neither in memory nor in a plain file (a sealed
+// message in the store, decrypted as it is read). The parser seeks, so read_at is called at any
+// offset. A read error fails the parse with "cannot read the message: REASON".
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual std::uint64_t size() const = 0;
+  // Fills `out` from `offset` on; fewer bytes only at the end of the source.
+  virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<char> out) = 0;
+};
+Result<Message> read_message_source(std::shared_ptr<ByteSource> source, const Limits& limits = {});
+
 // Streaming access to decoded part contents without holding the message in memory: for every leaf
 // part, `visit` receives its description and a reader; `read` fills the span with decoded bytes and
 // returns how many it wrote (0 at the end). Returning false from `visit` stops the walk.
@@ -99,5 +112,7 @@ class PartContent {
 };
 Result<std::size_t> for_each_part_file(const std::filesystem::path& path, const Limits& limits,
                                        const std::function<bool(const Part&, PartContent&)>& visit);
+Result<std::size_t> for_each_part_source(std::shared_ptr<ByteSource> source, const Limits& limits,
+                                         const std::function<bool(const Part&, PartContent&)>& visit);
 
 }  // namespace sinetti::mime

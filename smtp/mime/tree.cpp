@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "smtp/mime/source_stream.hpp"
 #include "smtp/mime/structure_scan.hpp"
 #include "smtp/mime/text.hpp"
 
@@ -456,6 +457,29 @@ Result<ParsedMessage> parse_file(const std::filesystem::path& path, const Limits
   state->size = size;
   note_scan_findings(scan, state->defects);
   state->stream.reset(g_mime_stream_fs_new(fd.release()));  // the stream now owns the descriptor
+  return run_parser(std::move(state));
+}
+
+Result<ParsedMessage> parse_source(std::shared_ptr<ByteSource> source, const Limits& limits) {
+  ensure_gmime();
+  const std::uint64_t size = source->size();
+  if (size == 0) return make_error("empty message");
+  StructureScan scan(limits);
+  std::vector<char> buffer(64 * 1024);
+  std::uint64_t offset = 0;
+  while (offset < size && !scan.failed()) {
+    auto n = source->read_at(offset, buffer);
+    if (!n) return make_error("cannot read the message: " + n.error().message);
+    if (*n == 0) return make_error("cannot read the message: it ends early");
+    scan.feed(std::string_view(buffer.data(), *n));
+    offset += *n;
+  }
+  if (auto error = scan.finish()) return *error;
+
+  auto state = std::make_unique<ParsedMessage::State>();
+  state->size = size;
+  note_scan_findings(scan, state->defects);
+  state->stream = make_source_stream(std::move(source));
   return run_parser(std::move(state));
 }
 

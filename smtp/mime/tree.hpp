@@ -44,6 +44,8 @@ class ParsedMessage {
 // `raw` must outlive the ParsedMessage (it is not copied).
 Result<ParsedMessage> parse_memory(std::string_view raw, const Limits& limits);
 Result<ParsedMessage> parse_file(const std::filesystem::path& path, const Limits& limits);
+// Reads the source twice: once for the structural limits, then GMime's own pass.
+Result<ParsedMessage> parse_source(std::shared_ptr<ByteSource> source, const Limits& limits);
 
 // A leaf of the MIME tree: a GMimePart, or content GMime kept elsewhere (the body of a multipart
 // whose boundary never appears) or nothing at all (an empty message/rfc822).
