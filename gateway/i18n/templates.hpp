@@ -1,0 +1,61 @@
+// Templates for what Sinetti writes to people: notification mails now, portal pages later. Mustache
+// (kainjow/mustache) behind a small value type; the built-in templates come from config/templates/
+// and an operator's directory (notifications.templates_dir) overrides them file by file.
+// Input: operator-written template files; values come from configuration and the gateway, never
+// from message content.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+#include "sinetti/result.hpp"
+
+namespace sinetti::i18n {
+
+struct TemplateValue;
+using TemplateMap = std::map<std::string, TemplateValue>;
+struct TemplateValue {
+  std::variant<std::string, bool, std::vector<TemplateMap>> value;
+  TemplateValue(std::string s) : value(std::move(s)) {}          // NOLINT: implicit by design
+  TemplateValue(const char* s) : value(std::string(s)) {}        // NOLINT
+  TemplateValue(bool b) : value(b) {}                            // NOLINT
+  TemplateValue(std::vector<TemplateMap> list) : value(std::move(list)) {}  // NOLINT
+};
+
+enum class Escape { none, html };
+
+// A rendered mail template: its Subject line and body.
+struct RenderedMail {
+  std::string subject;
+  std::string body;
+};
+
+class Templates {
+ public:
+  // Built-in templates, overridden by `*.txt` files in `override_dir` when given. Every template is
+  // parsed here; the error names the file and what is wrong.
+  static Result<std::shared_ptr<const Templates>> load(const std::optional<std::filesystem::path>& override_dir);
+
+  // `KIND.LANG.txt` rendered; a kind missing in that language falls back to English, then Finnish.
+  Result<std::string> render(std::string_view kind, config::Language language, const TemplateMap& values,
+                             Escape escape = Escape::none) const;
+  // A mail template: "Subject: ..." header lines, an empty line, the body.
+  Result<RenderedMail> render_mail(std::string_view kind, config::Language language, const TemplateMap& values) const;
+
+  // Which file each template came from ("built-in" or a path), for check-config.
+  std::vector<std::pair<std::string, std::string>> sources() const;
+
+  struct Compiled;
+
+ private:
+  std::map<std::string, std::shared_ptr<const Compiled>, std::less<>> templates_;  // by file name
+};
+
+}  // namespace sinetti::i18n

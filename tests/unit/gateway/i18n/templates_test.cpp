@@ -1,0 +1,160 @@
+// Notification templates: every built-in kind renders in fi, sv and en with only the sections its
+// values ask for; an operator's directory overrides a template, and broken or misnamed templates are
+// refused with the file's name.
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "gateway/i18n/format.hpp"
+#include "gateway/i18n/templates.hpp"
+
+using namespace sinetti;
+using namespace sinetti::i18n;
+using config::Language;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sinetti-tpl-XXXXXX").string();
+    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name) << text; }
+};
+
+TemplateMap values(const char* level) {
+  return TemplateMap{{"organisation", "Kaupungin työllisyyspalvelut"},
+                     {"team", "Neuvonta"},
+                     {"link", "https://turvaposti.example.fi/m/TOKEN"},
+                     {"level_letter", std::string(level) == "letter"},
+                     {"level_sms", std::string(level) == "sms"},
+                     {"level_personal", std::string(level) == "personal"},
+                     {"phone_tail", "67"},
+                     {"expires", "31.12.2026"},
+                     {"subject", ""},
+                     {"sender", "asiakas@example.com"},
+                     {"message_ref", "4F7Q2K9M1X"}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(i18n_templates)
+
+BOOST_AUTO_TEST_CASE(built_in_notifications_render_in_every_language) {
+  auto t = Templates::load(std::nullopt);
+  BOOST_TEST_REQUIRE(t.ok(), (t.ok() ? "" : t.error().message));
+  for (Language l : {Language::fi, Language::sv, Language::en}) {
+    for (const char* kind : {"notification", "team-notification"}) {
+      for (const char* level : {"letter", "sms", "personal"}) {
+        auto m = (*t)->render_mail(kind, l, values(level));
+        BOOST_TEST_CONTEXT(kind << "." << config::to_string(l) << " " << level) {
+          BOOST_TEST_REQUIRE(m.ok(), (m.ok() ? "" : m.error().message));
+          BOOST_TEST(!m->subject.empty());
+          BOOST_TEST(m->body.find("{{") == std::string::npos);
+          BOOST_TEST(m->body.find("https://turvaposti.example.fi/m/TOKEN") != std::string::npos);
+          BOOST_TEST(m->body.find("31.12.2026") != std::string::npos);
+          BOOST_TEST(m->body.find("4F7Q2K9M1X") != std::string::npos);
+          BOOST_TEST(m->body.find("\n\n\n") == std::string::npos, "standalone section lines leave no gaps");
+          if (std::string(kind) == "notification") {
+            // The phone tail appears only when an SMS code is what unlocks the message.
+            BOOST_TEST((m->body.find("67") != std::string::npos) == (std::string(level) == "sms"));
+          }
+        }
+      }
+    }
+  }
+  // Finnish text is Finnish, the subject is not shown unless given.
+  auto fi = (*t)->render_mail("notification", Language::fi, values("sms"));
+  BOOST_REQUIRE(fi.ok());
+  BOOST_TEST(fi->body ==
+             "Hei,\n\nKaupungin työllisyyspalvelut (Neuvonta) on lähettänyt sinulle suojatun viestin.\n\n"
+             "Lue viesti tästä linkistä:\nhttps://turvaposti.example.fi/m/TOKEN\n\n"
+             "Viestin avaamiseen tarvitset kertakäyttöisen tunnusluvun, jonka saat tekstiviestinä\n"
+             "puhelinnumeroon, joka päättyy 67.\n\n"
+             "Linkki on voimassa 31.12.2026 asti. Viestin sisältöä ei lähetetä sähköpostilla.\n"
+             "Älä vastaa tähän sähköpostiin; voit vastata viestiin turvallisesti linkin kautta.\n\n"
+             "Viestin tunnus: 4F7Q2K9M1X\n");
+  BOOST_TEST(fi->body.find("Aihe:") == std::string::npos);
+  auto with_subject = values("letter");
+  with_subject.insert_or_assign("subject", "Päätös");
+  auto shown = (*t)->render_mail("notification", Language::fi, with_subject);
+  BOOST_REQUIRE(shown.ok());
+  BOOST_TEST(shown->body.find("Aihe: Päätös") != std::string::npos);
+  BOOST_TEST(shown->subject == "Suojattu viesti: Kaupungin työllisyyspalvelut");
+}
+
+BOOST_AUTO_TEST_CASE(values_cannot_add_header_lines) {
+  auto t = Templates::load(std::nullopt);
+  BOOST_REQUIRE(t.ok());
+  auto v = values("letter");
+  v.insert_or_assign("organisation", "Org\r\nBcc: someone@example.com");
+  // The value's line break would start a second header line: refused, never passed on.
+  auto m = (*t)->render_mail("notification", Language::en, v);
+  BOOST_TEST_REQUIRE(!m.ok());
+  BOOST_TEST(m.error().message.find("only a Subject: line") != std::string::npos);
+  // A tab or a lone line break inside the subject value's line is flattened.
+  v.insert_or_assign("organisation", "Org\tName");
+  auto flat = (*t)->render_mail("notification", Language::en, v);
+  BOOST_REQUIRE(flat.ok());
+  BOOST_TEST(flat->subject == "Protected message: Org Name");
+}
+
+BOOST_AUTO_TEST_CASE(operator_directory_overrides_and_is_checked) {
+  TempDir dir;
+  dir.write("notification.en.txt", "Subject: Custom {{organisation}}\n\nOpen {{link}}\n");
+  auto t = Templates::load(dir.path);
+  BOOST_TEST_REQUIRE(t.ok(), (t.ok() ? "" : t.error().message));
+  auto m = (*t)->render_mail("notification", Language::en, values("letter"));
+  BOOST_REQUIRE(m.ok());
+  BOOST_TEST(m->subject == "Custom Kaupungin työllisyyspalvelut");
+  BOOST_TEST(m->body == "Open https://turvaposti.example.fi/m/TOKEN\n");
+  // Other languages keep the built-in text.
+  auto fi = (*t)->render_mail("notification", Language::fi, values("letter"));
+  BOOST_REQUIRE(fi.ok());
+  BOOST_TEST(fi->subject.starts_with("Suojattu viesti"));
+  bool overridden = false;
+  for (const auto& [name, source] : (*t)->sources()) {
+    if (name == "notification.en.txt") overridden = source == (dir.path / "notification.en.txt").string();
+  }
+  BOOST_TEST(overridden);
+
+  TempDir broken;
+  broken.write("notification.fi.txt", "Subject: x\n\n{{#level_sms}} never closed\n");
+  auto b = Templates::load(broken.path);
+  BOOST_TEST_REQUIRE(!b.ok());
+  BOOST_TEST(b.error().message.find((broken.path / "notification.fi.txt").string()) != std::string::npos, b.error().message);
+
+  TempDir misnamed;
+  misnamed.write("notifcation.fi.txt", "Subject: x\n\nbody\n");
+  auto mn = Templates::load(misnamed.path);
+  BOOST_TEST_REQUIRE(!mn.ok());
+  BOOST_TEST(mn.error().message.find("no built-in template is called notifcation.fi.txt") != std::string::npos);
+
+  TempDir no_subject;
+  no_subject.write("notification.sv.txt", "Hej {{link}}\n");
+  auto ns = Templates::load(no_subject.path);
+  BOOST_REQUIRE(ns.ok());
+  BOOST_TEST(!(*ns)->render_mail("notification", Language::sv, values("letter")).ok());
+
+  auto missing = Templates::load(dir.path / "nope");
+  BOOST_TEST(!missing.ok());
+}
+
+BOOST_AUTO_TEST_CASE(formats) {
+  BOOST_TEST(phone_tail("+358401234567") == "67");
+  BOOST_TEST(phone_tail("+35") == "");
+  using namespace std::chrono;
+  const auto t = sys_days{year{2026} / 12 / 31} + hours{12};
+  BOOST_TEST(format_date(t, Language::fi) == "31.12.2026");
+  BOOST_TEST(format_date(t, Language::sv) == "31.12.2026");
+  BOOST_TEST(format_date(t, Language::en) == "31 December 2026");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
