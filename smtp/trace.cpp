@@ -1,0 +1,69 @@
+#include "smtp/trace.hpp"
+
+#include <ctime>
+#include <vector>
+
+namespace sinetti::smtp {
+
+namespace {
+
+// Keeps what may appear in a domain, address literal or mailbox; drops everything else (a client
+// may send any bytes as its HELO name). At most 255 characters.
+std::string safe_token(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view(".-_:[]@+=").find(c) != std::string_view::npos) {
+      out += c;
+    }
+    if (out.size() == 255) break;
+  }
+  return out.empty() ? "unknown" : out;
+}
+
+}  // namespace
+
+std::string rfc5322_date(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buffer;
+}
+
+std::string received_field(const TraceInfo& info) {
+  std::string protocol = info.esmtp ? "ESMTP" : "SMTP";
+  if (info.esmtp && info.tls) protocol += "S";
+  if (info.esmtp && info.authenticated) protocol += "A";
+  std::vector<std::string> words = {"from", safe_token(info.helo), "([" + safe_token(info.peer_ip) + "])",
+                                    "by", safe_token(info.by_host), "(Sinetti)"};
+  if (info.tls && !info.tls_protocol.empty()) {
+    std::string tls = "(using " + safe_token(info.tls_protocol);
+    if (!info.tls_cipher.empty()) tls += " with cipher " + safe_token(info.tls_cipher);
+    words.push_back(tls + ")");
+  }
+  words.insert(words.end(), {"with", protocol, "id", safe_token(info.id)});
+  if (!info.for_recipient.empty()) words.insert(words.end(), {"for", "<" + safe_token(info.for_recipient) + ">"});
+  words.back() += ";";
+  words.push_back(rfc5322_date(info.when));
+
+  std::string out = "Received:";
+  std::size_t column = out.size();
+  for (const auto& w : words) {
+    if (column + 1 + w.size() > 78 && column > 1) {
+      out += "\r\n\t";
+      column = 1;
+      out += w;
+      column += w.size();
+    } else {
+      out += ' ';
+      out += w;
+      column += 1 + w.size();
+    }
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace sinetti::smtp
