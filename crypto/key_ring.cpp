@@ -316,7 +316,7 @@ Result<PublicHalf> read_public_half(const fs::path& dir, KekId id) {
   return PublicHalf{id, *created, *key};
 }
 
-Result<SecretBytes> read_private_half(const fs::path& dir, KekId id, const X25519Public& expected_public) {
+Result<X25519PrivateKey> read_private_half(const fs::path& dir, KekId id, const X25519Public& expected_public) {
   const fs::path path = dir / kek_name(id, ".key");
   auto content = read_key_file(path, Holds::secret);
   if (!content) return content.error();
@@ -331,10 +331,9 @@ Result<SecretBytes> read_private_half(const fs::path& dir, KekId id, const X2551
     if (decoded) secure_wipe(*decoded);
     return make_error("key file " + path.string() + ": bad X25519 key");
   }
-  SecretBytes key = SecretBytes::copy_of(*decoded);
+  auto key = X25519PrivateKey::from_bytes(*decoded);
   secure_wipe(*decoded);
-  const auto derived = x25519_public_key(key.view());
-  if (!derived || !constant_time_equal(*derived, expected_public)) {
+  if (!key || !constant_time_equal(key->public_key(), expected_public)) {
     return make_error("key file " + path.string() + " does not match " + kek_name(id, ".pub"));
   }
   return key;
@@ -386,7 +385,7 @@ Result<DirectoryScan> scan(const fs::path& dir) {
 // Writes a new KEK's private half, then its public half (the public file is what makes it part
 // of the ring).
 Result<bool> write_kek(const fs::path& dir, KekId id, std::int64_t created) {
-  const X25519KeyPair pair = x25519_generate();
+  const X25519KeyPair pair = x25519_generate();  // written out, so the raw scalar is wanted here
   std::string private_text = std::string(private_magic) + "\nid " + std::to_string(id) + "\nx25519 " +
                              base64url_encode(pair.private_key.view()) + "\n";
   auto written = write_file_atomically(dir, kek_name(id, ".key"), as_bytes(private_text), false);
@@ -510,7 +509,7 @@ Result<KeyRing> KeyRing::load(const fs::path& dir, Access access) {
     auto half = read_public_half(dir, id);
     if (!half) return half.error();
     // A public key of small order would make every wrap to it worthless; refuse it now.
-    if (auto probe = x25519_shared_secret(SecretBytes::random(x25519_key_size).view(), half->key); !probe) {
+    if (auto probe = X25519PrivateKey::generate().shared_secret(half->key); !probe) {
       return make_error("key file " + (dir / kek_name(id, ".pub")).string() + ": unusable X25519 key");
     }
     Kek kek;
@@ -561,16 +560,16 @@ Bytes KeyRing::wrap(const DataKey& key, std::string_view message_id) const {
   if (message_id.size() > 255) throw std::invalid_argument("crypto: a message id is at most 255 bytes");
   const Kek* kek = find(active_);
   if (kek == nullptr) throw std::logic_error("crypto: KeyRing::wrap on an empty key ring");
-  const X25519KeyPair ephemeral = x25519_generate();
-  auto shared = x25519_shared_secret(ephemeral.private_key.view(), kek->public_key);
+  const X25519PrivateKey ephemeral = X25519PrivateKey::generate();
+  auto shared = ephemeral.shared_secret(kek->public_key);
   if (!shared) throw std::runtime_error("crypto: " + shared.error().message);  // the KEK was checked at load
 
   Bytes out(wrapped_key_size);
   out[0] = wrapped_key_version;
   put_u32_be(out.data() + 1, kek->id);
-  std::copy(ephemeral.public_key.begin(), ephemeral.public_key.end(), out.begin() + 5);
+  std::copy(ephemeral.public_key().begin(), ephemeral.public_key().end(), out.begin() + 5);
   random_bytes(std::span(out).subspan(wrap_nonce_offset, gcm_nonce_size));
-  const SecretBytes kek_key = wrap_key(*shared, ephemeral.public_key, kek->public_key);
+  const SecretBytes kek_key = wrap_key(*shared, ephemeral.public_key(), kek->public_key);
   const WrapAd ad(ByteView(out).first(wrap_header_size), key.id(), message_id);
   aes256gcm_seal(kek_key.view(), ByteView(out).subspan(wrap_nonce_offset, gcm_nonce_size), ad.view(), key.bytes(),
                  std::span(out).subspan(wrap_sealed_offset));
@@ -586,12 +585,12 @@ Result<DataKey> KeyRing::unwrap(ByteView wrapped, const DataKeyId& key_id, std::
   if (!kek_id) return kek_id.error();
   const Kek* kek = find(*kek_id);
   if (kek == nullptr) return make_error("wrapped key: wrapped to KEK " + std::to_string(*kek_id) + ", which this key ring does not have");
-  if (kek->private_key.empty()) {
+  if (!kek->private_key) {
     return make_error("wrapped key: the private half of KEK " + std::to_string(*kek_id) + " is not in the key ring");
   }
   X25519Public ephemeral{};
   std::copy_n(wrapped.begin() + 5, x25519_key_size, ephemeral.begin());
-  auto shared = x25519_shared_secret(kek->private_key.view(), ephemeral);
+  auto shared = kek->private_key->shared_secret(ephemeral);
   if (!shared) return make_error("wrapped key: bad ephemeral key");
   const SecretBytes kek_key = wrap_key(*shared, ephemeral, kek->public_key);
   const WrapAd ad(wrapped.first(wrap_header_size), key_id, message_id);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,7 +95,7 @@ class KeyRing {
     KekId id = 0;
     std::int64_t created = 0;  // seconds since the Unix epoch
     X25519Public public_key{};
-    SecretBytes private_key;  // empty for Access::seal or when the .key file is absent
+    std::optional<X25519PrivateKey> private_key;  // none for Access::seal or without a .key file
   };
 
   KeyRing() = default;

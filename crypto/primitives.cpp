@@ -227,42 +227,63 @@ SecretBytes hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, std::size_t 
 
 namespace {
 
-detail::PkeyPtr x25519_private_pkey(ByteView private_key) {
-  return detail::PkeyPtr(EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, private_key.data(), private_key.size()));
+X25519Public raw_public_key(EVP_PKEY* pkey) {
+  X25519Public pub{};
+  std::size_t len = pub.size();
+  if (EVP_PKEY_get_raw_public_key(pkey, pub.data(), &len) != 1 || len != pub.size()) detail::fail("X25519 public key");
+  return pub;
 }
 
 }  // namespace
 
-X25519KeyPair x25519_generate() {
-  detail::PkeyPtr pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
-  if (!pkey) detail::fail("X25519 key generation");
-  X25519KeyPair pair{SecretBytes(x25519_key_size), {}};
-  std::size_t priv_len = pair.private_key.size();
-  std::size_t pub_len = pair.public_key.size();
-  if (EVP_PKEY_get_raw_private_key(pkey.get(), pair.private_key.data(), &priv_len) != 1 || priv_len != x25519_key_size ||
-      EVP_PKEY_get_raw_public_key(pkey.get(), pair.public_key.data(), &pub_len) != 1 || pub_len != x25519_key_size) {
+X25519PrivateKey X25519PrivateKey::generate() {
+  X25519PrivateKey key;
+  key.pkey_ = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
+  if (key.pkey_ == nullptr) detail::fail("X25519 key generation");
+  key.public_key_ = raw_public_key(key.pkey_);
+  return key;
+}
+
+Result<X25519PrivateKey> X25519PrivateKey::from_bytes(ByteView private_key) {
+  if (private_key.size() != x25519_key_size) return make_error("an X25519 private key is 32 bytes");
+  X25519PrivateKey key;
+  key.pkey_ = EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, private_key.data(), private_key.size());
+  if (key.pkey_ == nullptr) return make_error(detail::openssl_message("X25519 private key"));
+  key.public_key_ = raw_public_key(key.pkey_);
+  return key;
+}
+
+X25519PrivateKey::X25519PrivateKey(X25519PrivateKey&& other) noexcept : pkey_(other.pkey_), public_key_(other.public_key_) {
+  other.pkey_ = nullptr;
+}
+
+X25519PrivateKey& X25519PrivateKey::operator=(X25519PrivateKey&& other) noexcept {
+  if (this != &other) {
+    EVP_PKEY_free(pkey_);
+    pkey_ = other.pkey_;
+    public_key_ = other.public_key_;
+    other.pkey_ = nullptr;
+  }
+  return *this;
+}
+
+X25519PrivateKey::~X25519PrivateKey() { EVP_PKEY_free(pkey_); }
+
+SecretBytes X25519PrivateKey::private_bytes() const {
+  SecretBytes out(x25519_key_size);
+  std::size_t len = out.size();
+  if (pkey_ == nullptr || EVP_PKEY_get_raw_private_key(pkey_, out.data(), &len) != 1 || len != x25519_key_size) {
     detail::fail("X25519 key export");
   }
-  return pair;
+  return out;
 }
 
-Result<X25519Public> x25519_public_key(ByteView private_key) {
-  if (private_key.size() != x25519_key_size) return make_error("an X25519 private key is 32 bytes");
-  const auto pkey = x25519_private_pkey(private_key);
-  if (!pkey) return make_error(detail::openssl_message("X25519 private key"));
-  X25519Public pub{};
-  std::size_t len = pub.size();
-  if (EVP_PKEY_get_raw_public_key(pkey.get(), pub.data(), &len) != 1 || len != pub.size()) detail::fail("X25519 public key");
-  return pub;
-}
-
-Result<SecretBytes> x25519_shared_secret(ByteView private_key, ByteView peer_public) {
-  if (private_key.size() != x25519_key_size) return make_error("an X25519 private key is 32 bytes");
+Result<SecretBytes> X25519PrivateKey::shared_secret(ByteView peer_public) const {
+  if (pkey_ == nullptr) throw std::logic_error("crypto: X25519PrivateKey used after a move");
   if (peer_public.size() != x25519_key_size) return make_error("an X25519 public key is 32 bytes");
-  const auto priv = x25519_private_pkey(private_key);
   const detail::PkeyPtr peer(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer_public.data(), peer_public.size()));
-  if (!priv || !peer) return make_error(detail::openssl_message("X25519 key"));
-  const detail::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, priv.get(), nullptr));
+  if (!peer) return make_error(detail::openssl_message("X25519 public key"));
+  const detail::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_, nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) detail::fail("X25519 derive init");
   if (EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) return make_error(detail::openssl_message("X25519 peer key"));
   SecretBytes shared(x25519_key_size);
@@ -274,6 +295,23 @@ Result<SecretBytes> x25519_shared_secret(ByteView private_key, ByteView peer_pub
   static constexpr std::array<std::uint8_t, x25519_key_size> zeros{};
   if (constant_time_equal(shared.view(), zeros)) return make_error("X25519: the peer key has small order");
   return shared;
+}
+
+X25519KeyPair x25519_generate() {
+  const X25519PrivateKey key = X25519PrivateKey::generate();
+  return X25519KeyPair{key.private_bytes(), key.public_key()};
+}
+
+Result<X25519Public> x25519_public_key(ByteView private_key) {
+  auto key = X25519PrivateKey::from_bytes(private_key);
+  if (!key) return key.error();
+  return key->public_key();
+}
+
+Result<SecretBytes> x25519_shared_secret(ByteView private_key, ByteView peer_public) {
+  auto key = X25519PrivateKey::from_bytes(private_key);
+  if (!key) return key.error();
+  return key->shared_secret(peer_public);
 }
 
 // ---- AES-256-GCM one-shot --------------------------------------------------------------------

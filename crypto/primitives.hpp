@@ -15,7 +15,8 @@
 
 #include "sinetti/result.hpp"
 
-struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX and EVP_PKEY, kept out of this header
+struct evp_pkey_st;
 
 namespace sinetti::crypto {
 
@@ -136,6 +137,32 @@ struct X25519KeyPair {
 };
 
 X25519KeyPair x25519_generate();
+
+// A private key held imported, for repeated agreements: importing a scalar costs a scalar
+// multiplication (OpenSSL computes the public key), as much as the agreement itself. Move-only;
+// thread-safe for concurrent shared_secret calls.
+class X25519PrivateKey {
+ public:
+  static X25519PrivateKey generate();
+  static Result<X25519PrivateKey> from_bytes(ByteView private_key);
+
+  X25519PrivateKey(X25519PrivateKey&& other) noexcept;
+  X25519PrivateKey& operator=(X25519PrivateKey&& other) noexcept;
+  X25519PrivateKey(const X25519PrivateKey&) = delete;
+  X25519PrivateKey& operator=(const X25519PrivateKey&) = delete;
+  ~X25519PrivateKey();
+
+  const X25519Public& public_key() const noexcept { return public_key_; }
+  SecretBytes private_bytes() const;
+  // Same checks as x25519_shared_secret.
+  Result<SecretBytes> shared_secret(ByteView peer_public) const;
+
+ private:
+  X25519PrivateKey() = default;
+  evp_pkey_st* pkey_ = nullptr;
+  X25519Public public_key_{};
+};
+
 // The public key of a 32-byte private scalar.
 Result<X25519Public> x25519_public_key(ByteView private_key);
 // X25519(private, peer_public). Fails on wrong lengths and on a peer key of small order (the

@@ -153,6 +153,17 @@ BOOST_AUTO_TEST_CASE(x25519_rfc7748_section_6_1_diffie_hellman) {
   BOOST_REQUIRE(k2.ok());
   BOOST_TEST(to_hex(k1->view()) == "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
   BOOST_TEST(to_hex(k2->view()) == "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+
+  // The same through a held key.
+  const auto held = X25519PrivateKey::from_bytes(alice);
+  BOOST_REQUIRE(held.ok());
+  BOOST_TEST(to_hex(held->public_key()) == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  BOOST_TEST(to_hex(held->private_bytes().view()) == to_hex(alice));
+  const auto k3 = held->shared_secret(*bob_pub);
+  BOOST_REQUIRE(k3.ok());
+  BOOST_TEST(to_hex(k3->view()) == "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  BOOST_TEST(!held->shared_secret(Bytes(32, 0)).ok());
+  BOOST_TEST(!X25519PrivateKey::from_bytes(Bytes(33, 1)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(x25519_generated_pairs_agree_and_bad_keys_fail) {
