@@ -1,8 +1,6 @@
-// The key ring: versioned key-encryption keys (X25519, RFC 7748) that wrap per-message data keys
-// (ECIES-style: ephemeral X25519, HKDF-SHA256 per RFC 5869, AES-256-GCM), and named server secrets,
-// kept as files in one directory (config `keys.dir`). Untrusted input: wrapped keys read back from
-// the store (checked by their tag); the key files themselves are trusted only after their modes
-// and their directory's mode pass the checks below.
+// The key ring in `keys.dir`: versioned key-encryption keys that wrap data keys, and server secrets.
+// RFC 7748 (X25519), RFC 5869 (HKDF), NIST SP 800-38D (GCM); ECIES-style wrap. Untrusted input:
+// wrapped keys from the store (refused unless their tag verifies); key files only past mode checks.
 //
 // Wrapped key (97 bytes) = version (1) || KEK id (uint32_be) || ephemeral public (32) || nonce (12)
 //                          || AES-256-GCM(kek key, data key) (32) || tag (16),

@@ -1,7 +1,6 @@
-// Cryptographic building blocks over OpenSSL 3.0 EVP: SHA-256, HMAC, HKDF, X25519, AES-256-GCM,
-// constant-time comparison, wiping, base64url, and self-wiping key types.
-// FIPS 180-4, RFC 2104/4231, RFC 5869, RFC 7748, NIST SP 800-38D, RFC 4648 §5. Untrusted input:
-// base64url_decode and the open/derive functions take bytes from outside; they return Result.
+// Building blocks over OpenSSL 3.0 EVP: SHA-256, HMAC, HKDF, X25519, AES-256-GCM, wiping, base64url.
+// FIPS 180-4, RFC 2104, RFC 5869, RFC 7748, NIST SP 800-38D, RFC 4648 §5. Untrusted input reaches
+// base64url_decode, aes256gcm_open and the X25519 peer keys; they return Result.
 #pragma once
 
 #include <array>

@@ -1,7 +1,6 @@
-// Streaming AEAD for stored and spooled message content: AES-256-GCM in 64 KiB chunks under a
-// per-message data key (NIST SP 800-38D; the chunked STREAM construction of Hoang, Reyhanitabar,
-// Rogaway and Vizár). Untrusted input: StreamOpener reads sealed blobs back from disk or a
-// database; every byte of them is checked and nothing is released before its chunk's tag verifies.
+// Streaming AEAD for stored and spooled message content: AES-256-GCM chunks under a per-message key.
+// NIST SP 800-38D; the chunked STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015).
+// Untrusted input: blobs read back from disk or a database reach StreamOpener; all of it is checked.
 //
 // Blob = header || chunk*.  header = version (1) || data key id (16) || nonce prefix (8 random).
 // chunk i = AES-256-GCM(data key, nonce = prefix || uint32_be(i), ad, plaintext_i) || tag (16),
@@ -75,8 +74,10 @@ using ChunkBuffer = std::unique_ptr<std::uint8_t[], ChunkBufferFree>;
 }  // namespace detail
 
 // Seals one message. Write header() first, then everything update() and finish() emit, in order.
-// Holds at most one chunk of plaintext; no allocation after construction. Not thread-safe; one
-// message per object. Misuse (update after finish, a message id over 255 bytes) throws.
+// Holds at most one chunk of plaintext; no allocation after construction. Input in pieces larger
+// than 64 KiB is sealed straight from the caller's buffer; smaller pieces are gathered first. Not
+// thread-safe; one message per object. Misuse (update after finish, a message id over 255 bytes)
+// throws.
 class StreamSealer {
  public:
   StreamSealer(const DataKey& key, std::string_view message_id);
