@@ -6,6 +6,8 @@
 #include <span>
 #include <string>
 
+#include "crypto/primitives.hpp"  // base64url_encode, which used to be declared here
+
 namespace sinetti::crypto {
 
 // Fills `out` with cryptographically secure random bytes. Throws std::runtime_error if the CSPRNG
@@ -14,8 +16,5 @@ void random_bytes(std::span<std::uint8_t> out);
 
 // A uniformly random integer in [0, bound), without modulo bias.
 std::uint32_t random_below(std::uint32_t bound);
-
-// RFC 4648 §5 base64url without padding.
-std::string base64url_encode(std::span<const std::uint8_t> data);
 
 }  // namespace sinetti::crypto
