@@ -262,6 +262,41 @@ Result<std::size_t> StreamOpener::finish(ByteSink out) {
 
 Result<std::size_t> StreamOpener::finish(Bytes& out) { return finish(Appender{out}); }
 
+// ---- ChunkOpener -----------------------------------------------------------------------------
+
+Result<ChunkOpener> ChunkOpener::make(const DataKey& key, std::string_view message_id, ByteView header) {
+  auto parsed = parse_sealed_header(header);
+  if (!parsed) return parsed.error();
+  if (parsed->key_id != key.id()) return make_error("sealed blob: sealed under another data key");
+  ChunkOpener o;
+  o.ctx_ = keyed_context(key, false);
+  o.ad_size_ = prepare_ad(o.ad_, message_id);
+  std::memcpy(o.ad_.data(), header.data(), sealed_header_size);
+  return o;
+}
+
+Result<std::size_t> ChunkOpener::open(std::uint32_t index, bool last, ByteView sealed_chunk, std::span<std::uint8_t> out) {
+  if (sealed_chunk.size() < gcm_tag_size || sealed_chunk.size() > full_sealed_chunk ||
+      (!last && sealed_chunk.size() != full_sealed_chunk)) {
+    return make_error("sealed blob: chunk " + std::to_string(index) + " has the wrong size");
+  }
+  if (out.size() < sealed_chunk_size) throw std::invalid_argument("crypto: ChunkOpener::open needs a 64 KiB buffer");
+  const std::size_t length = sealed_chunk.size() - gcm_tag_size;
+  start_chunk(ctx_.get(), false, ad_.data() + 1 + data_key_id_size, ad_.data(), ad_size_, index, last);
+  int n = 0;
+  if (EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(gcm_tag_size),
+                          const_cast<std::uint8_t*>(sealed_chunk.data() + length)) != 1 ||
+      (length > 0 && EVP_DecryptUpdate(ctx_.get(), out.data(), &n, sealed_chunk.data(), static_cast<int>(length)) != 1)) {
+    detail::fail("opening a chunk");
+  }
+  if (EVP_DecryptFinal_ex(ctx_.get(), out.data() + length, &n) != 1) {
+    ERR_clear_error();
+    OPENSSL_cleanse(out.data(), length);
+    return make_error("sealed blob: chunk " + std::to_string(index) + " does not verify");
+  }
+  return length;
+}
+
 // ---- whole-buffer helpers --------------------------------------------------------------------
 
 Bytes seal_message(const DataKey& key, std::string_view message_id, ByteView plaintext) {

@@ -154,6 +154,28 @@ class StreamOpener {
   std::size_t ad_size_ = 0;
 };
 
+// Opens single chunks of a blob in any order, for random access (a parser that seeks through a
+// stored message). The caller says which chunk it is and whether it is the last; a chunk opened
+// under the wrong index or flag does not verify. The header is checked once, at construction.
+class ChunkOpener {
+ public:
+  // `header`: the blob's first sealed_header_size bytes. Fails on a wrong version or data key.
+  static Result<ChunkOpener> make(const DataKey& key, std::string_view message_id, ByteView header);
+  ChunkOpener(ChunkOpener&&) noexcept = default;
+  ChunkOpener& operator=(ChunkOpener&&) noexcept = default;
+  ~ChunkOpener() = default;
+
+  // Opens chunk `index` (its ciphertext and tag) into `out`, which must hold at least
+  // sealed_chunk_size bytes; returns the plaintext length. On failure `out` holds no plaintext.
+  Result<std::size_t> open(std::uint32_t index, bool last, ByteView sealed_chunk, std::span<std::uint8_t> out);
+
+ private:
+  ChunkOpener() = default;
+  detail::CipherCtxHandle ctx_;
+  std::array<std::uint8_t, sealed_header_size + 2 + max_message_id_size + 5> ad_{};
+  std::size_t ad_size_ = 0;
+};
+
 // Whole-buffer helpers for small messages (a notification, a 10 KB reply): header included.
 Bytes seal_message(const DataKey& key, std::string_view message_id, ByteView plaintext);
 Result<Bytes> open_message(const DataKey& key, std::string_view message_id, ByteView sealed);

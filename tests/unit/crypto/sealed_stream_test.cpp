@@ -344,6 +344,42 @@ BOOST_AUTO_TEST_CASE(a_failed_opener_stays_failed_and_misuse_is_caught) {
   BOOST_CHECK_THROW(sealer.finish(out), std::logic_error);
 }
 
+BOOST_AUTO_TEST_CASE(chunks_open_in_any_order_only_under_their_own_index_and_flag) {
+  const DataKey key = DataKey::generate();
+  const Bytes plain = pattern(3 * chunk + 1000, 7);
+  const Bytes blob = seal(key, "msg-ra", plain);
+  const ByteView header(blob.data(), sealed_header_size);
+  auto opener = ChunkOpener::make(key, "msg-ra", header);
+  BOOST_REQUIRE(opener.ok());
+  auto chunk_at = [&](std::size_t i) {
+    const std::size_t start = sealed_header_size + i * sealed_chunk;
+    return ByteView(blob.data() + start, std::min(sealed_chunk, blob.size() - start));
+  };
+  Bytes out(chunk);
+  // Backwards, each with its own index and flag: the plaintext slices come out.
+  for (std::size_t i = 4; i-- > 0;) {
+    auto n = opener->open(static_cast<std::uint32_t>(i), i == 3, chunk_at(i), out);
+    BOOST_TEST_REQUIRE(n.ok(), "chunk " << i);
+    BOOST_TEST(*n == (i == 3 ? 1000u : chunk));
+    BOOST_TEST(std::equal(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*n), plain.begin() + static_cast<std::ptrdiff_t>(i * chunk)));
+  }
+  // A wrong index, a wrong last flag, a damaged chunk: refused, no plaintext left in `out`.
+  std::fill(out.begin(), out.end(), 0xAA);
+  BOOST_TEST(!opener->open(1, false, chunk_at(2), out).ok());
+  BOOST_TEST(!opener->open(3, false, chunk_at(3), out).ok());
+  BOOST_TEST(!opener->open(2, true, chunk_at(2), out).ok());
+  Bytes damaged(chunk_at(0).begin(), chunk_at(0).end());
+  damaged[100] ^= 1;
+  BOOST_TEST(!opener->open(0, false, damaged, out).ok());
+  BOOST_TEST(std::all_of(out.begin(), out.end(), [](std::uint8_t b) { return b == 0xAA || b == 0; }));  // wiped or untouched
+  // Another message id, another key, a short header.
+  auto other_id = ChunkOpener::make(key, "msg-rb", header);
+  BOOST_REQUIRE(other_id.ok());
+  BOOST_TEST(!other_id->open(0, false, chunk_at(0), out).ok());
+  BOOST_TEST(!ChunkOpener::make(DataKey::generate(), "msg-ra", header).ok());
+  BOOST_TEST(!ChunkOpener::make(key, "msg-ra", header.first(10)).ok());
+}
+
 BOOST_AUTO_TEST_CASE(sinks_receive_the_same_bytes_as_buffers) {
   const DataKey key = DataKey::generate();
   const Bytes pt = pattern(3 * chunk + 9, 51);
