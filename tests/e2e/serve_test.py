@@ -73,8 +73,11 @@ class Gateway:
 
 
 def dev_config():
-    return (SRC / "config" / "examples" / "dev.yaml").read_text().replace('address: "127.0.0.1:9090"',
-                                                                        'address: "127.0.0.1:0"')
+    """The development configuration with every listener on a port the kernel picks."""
+    text = (SRC / "config" / "examples" / "dev.yaml").read_text()
+    for port in ("9090", "2525", "2587"):
+        text = text.replace(f'address: "127.0.0.1:{port}"', 'address: "127.0.0.1:0"')
+    return text
 
 
 def get(port, path):
@@ -148,10 +151,12 @@ class StartFailures(unittest.TestCase):
     def test_port_in_use_is_a_clear_error(self):
         first = Gateway(dev_config())
         try:
-            port = int(first.wait_for(lambda e: e.get("event") == "listening")["address"].rsplit(":", 1)[1])
+            port = int(first.wait_for(lambda e: e.get("event") == "listening" and e.get("listener") == "admin")
+                       ["address"].rsplit(":", 1)[1])
             with tempfile.TemporaryDirectory() as d:
                 cfg = pathlib.Path(d) / "second.yaml"
-                cfg.write_text(dev_config().replace('address: "127.0.0.1:0"', f'address: "127.0.0.1:{port}"'))
+                cfg.write_text(dev_config().replace('admin:\n  address: "127.0.0.1:0"',
+                                                    f'admin:\n  address: "127.0.0.1:{port}"'))
                 r = subprocess.run([BIN, "serve", "--config", str(cfg)], cwd=d, capture_output=True, text=True,
                                    timeout=30)
             self.assertEqual(r.returncode, 1)
