@@ -20,11 +20,13 @@ SRC = pathlib.Path(os.environ["SINETTI_SOURCE_DIR"])
 class Gateway:
     """Runs `sinetti serve` in a temporary working directory and follows its JSON log on stderr."""
 
-    def __init__(self, config_text):
+    def __init__(self, config_text, before_start=None):
         self.dir = tempfile.TemporaryDirectory()
         self.cwd = pathlib.Path(self.dir.name)
         self.config = self.cwd / "sinetti.yaml"
         self.config.write_text(config_text)
+        if before_start:
+            before_start(self.cwd)  # files the configuration refers to
         self.events = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], cwd=self.cwd,
