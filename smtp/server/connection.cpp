@@ -140,7 +140,8 @@ asio::awaitable<Connection::Io> Connection::read_some(std::size_t& n) {
 
 asio::awaitable<Connection::Io> Connection::write(const std::string& bytes) {
   error_code ec;
-  arm(op_limit());
+  // Not cut by the session's deadline: the 421 that announces it must still get its chance.
+  arm(setup_->settings.command_timeout);
   if (tls_) {
     co_await asio::async_write(*tls_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
   } else {

@@ -35,8 +35,9 @@ struct ListenerSettings {
   bool require_tls = false;
   std::vector<config::IpNetwork> allowed_networks;  // empty: anyone may connect
   std::size_t max_connections = 1000;
-  // Idle time allowed while waiting for a command or a piece of DATA; also the deadline of every
-  // write and of the TLS handshake (RFC 5321 §4.5.3.2: at least 5 minutes for commands).
+  // Idle time allowed while waiting for a command or a piece of DATA (RFC 5321 §4.5.3.2: at least 5
+  // minutes); also the deadline of every write and of the TLS handshake. Reads and the handshake
+  // are cut short by the session's end; a write is not, so the closing 421 can still go out.
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds session_timeout{std::chrono::minutes(30)};  // the whole session
   std::size_t read_buffer = 64 * 1024;  // bytes read from the socket at a time

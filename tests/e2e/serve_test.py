@@ -99,6 +99,14 @@ class Serve(unittest.TestCase):
         self.assertNotEqual(self.port, 0)
         self.gw.wait_for(lambda e: e.get("event") == "started")  # signals are handled from here on
 
+    def metrics_eventually(self, line, timeout=10):
+        deadline = time.monotonic() + timeout
+        while line not in get(self.port, "/metrics")[1]:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def test_admin_endpoints(self):
         self.assertEqual(get(self.port, "/healthz"), (200, "ok\n"))
         self.assertEqual(get(self.port, "/readyz")[0], 200)
@@ -125,7 +133,8 @@ class Serve(unittest.TestCase):
         self.assertRegex(json.dumps(err), r"sinetti\.yaml:\d+:\d+: unknown key")
         self.gw.wait_for(lambda e: e.get("event") == "config_reload_failed")
         self.assertEqual(get(self.port, "/healthz")[0], 200)  # still serving on the old snapshot
-        self.assertIn('sinetti_config_reloads_total{result="error"} 1', get(self.port, "/metrics")[1])
+        # The counter moves just after the log line (server.cpp): poll it briefly.
+        self.assertTrue(self.metrics_eventually('sinetti_config_reloads_total{result="error"} 1'))
         # A routing error (a regex that does not compile) is refused the same way.
         self.gw.config.write_text(good.replace("routing:\n", "routing:\n  detectors:\n    - {name: x, regex: 'a(b'}\n", 1))
         self.gw.proc.send_signal(signal.SIGHUP)
@@ -133,7 +142,7 @@ class Serve(unittest.TestCase):
         self.gw.config.write_text(good)
         self.gw.proc.send_signal(signal.SIGHUP)
         self.gw.wait_for(lambda e: e.get("event") == "config_reloaded")
-        self.assertIn('sinetti_config_reloads_total{result="ok"} 1', get(self.port, "/metrics")[1])
+        self.assertTrue(self.metrics_eventually('sinetti_config_reloads_total{result="ok"} 1'))
 
     def test_sigterm_stops_cleanly(self):
         self.gw.proc.send_signal(signal.SIGTERM)
