@@ -72,7 +72,8 @@ void read_listener(MapReader& r, Listener& l) {
     }
   });
   std::vector<std::string> networks;
-  r.string_list("allowed_networks", networks, {}, {"Client networks allowed to connect (CIDR); empty: any."});
+  r.string_list("allowed_networks", networks, {}, {"Client networks allowed to connect (CIDR); empty: any. On a listener with auth, clients outside "
+                                                     "them may connect but must authenticate; clients inside need not."});
   l.allowed_networks.clear();
   for (const auto& n : networks) {
     auto net = parse_network(n);

@@ -40,6 +40,7 @@ std::string admin_metrics(const AdminState& state) {
   out += "# TYPE sinetti_config_reloads_total counter\n";
   out += "sinetti_config_reloads_total{result=\"ok\"} " + std::to_string(state.config_reloads_ok) + "\n";
   out += "sinetti_config_reloads_total{result=\"error\"} " + std::to_string(state.config_reloads_error) + "\n";
+  out += state.service_metrics;
   return out;
 }
 

@@ -21,6 +21,7 @@ struct AdminState {
   std::uint64_t config_reloads_ok = 0;
   std::uint64_t config_reloads_error = 0;
   std::string version;
+  std::string service_metrics;  // further metric families from the services, in exposition format
 };
 
 struct AdminResponse {

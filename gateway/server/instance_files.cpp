@@ -16,20 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The host of an http(s) URL, without brackets or port; empty if there is none.
-std::string url_host(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  std::string_view rest = url.substr(scheme + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  if (rest.starts_with("[")) {
-    const auto close = rest.find(']');
-    return close == std::string_view::npos ? std::string() : std::string(rest.substr(1, close - 1));
-  }
-  return std::string(rest.substr(0, rest.find(':')));
-}
-
 bool is_ip(const std::string& host) {
   unsigned char buf[16];
   return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -57,6 +43,19 @@ Result<bool> create_private_directories(const fs::path& dir) {
 }
 
 }  // namespace
+
+std::string url_host(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (rest.starts_with("[")) {
+    const auto close = rest.find(']');
+    return close == std::string_view::npos ? std::string() : std::string(rest.substr(1, close - 1));
+  }
+  return std::string(rest.substr(0, rest.find(':')));
+}
 
 std::vector<std::string> self_signed_names(const config::Config& config) {
   std::vector<std::string> names = {"DNS:localhost", "IP:127.0.0.1", "IP:::1"};

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -19,6 +20,9 @@ std::optional<Error> prepare_instance_files(const config::Config& config, const 
 // The subjectAltName entries for a self-signed certificate: localhost, 127.0.0.1, ::1, the host of
 // instance.public_url, and each specific (not wildcard) listener and portal address.
 std::vector<std::string> self_signed_names(const config::Config& config);
+
+// The host of an http(s) URL, without brackets or port; empty if there is none.
+std::string url_host(std::string_view url);
 
 // The certificate's common name: public_url's host when it fits in a CN (64 octets), else localhost.
 std::string self_signed_common_name(const config::Config& config);

@@ -2,10 +2,16 @@
 
 #include <csignal>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "gateway/log.hpp"
 #include "gateway/routing/table.hpp"
 #include "gateway/server/server.hpp"
+#include "gateway/server/smtp_listener.hpp"
+#include "gateway/server/smtp_metrics.hpp"
+#include "gateway/server/unavailable_sink.hpp"
 
 namespace sinetti::server {
 namespace {
@@ -35,6 +41,17 @@ int run_serve(const std::filesystem::path& config_path) {
   ServerOptions options;
   options.load = load_checked;
   Server server(config_path, loaded.config, logger, options);
+  // Every configured SMTP listener. Until the store-backed ingest exists, messages go to a sink that
+  // answers 451 (temporary), so a sending server keeps and retries them.
+  std::vector<std::string> names;
+  for (const auto& l : loaded.config->listeners) names.push_back(l.name);
+  auto metrics = std::make_shared<SmtpMetrics>(names);
+  auto sinks = std::make_shared<UnavailableSinks>();
+  for (const auto& name : names) {
+    server.add_service(std::make_unique<SmtpListener>(server.io_context(), server.workers(), loaded.config, name, sinks,
+                                                      metrics, logger, SmtpListener::Options{}));
+  }
+  server.add_metrics([metrics] { return metrics->render(); });
   if (auto failed = server.start()) {
     std::cerr << "sinetti: " << failed->message << "\n";
     return 1;

@@ -63,6 +63,8 @@ Server::~Server() {
 
 void Server::add_service(std::unique_ptr<Service> service) { services_.push_back(std::move(service)); }
 
+void Server::add_metrics(std::function<std::string()> source) { metrics_.push_back(std::move(source)); }
+
 template <typename Awaitable>
 void Server::spawn(Awaitable&& a, const char* what) {
   asio::co_spawn(control_, std::forward<Awaitable>(a), [this, what](std::exception_ptr e) {
@@ -147,6 +149,7 @@ AdminState Server::admin_state() const {
   s.config_reloads_ok = reloads_ok_.load();
   s.config_reloads_error = reloads_error_.load();
   s.version = version();
+  for (const auto& source : metrics_) s.service_metrics += source();
   return s;
 }
 

@@ -50,6 +50,9 @@ class Server {
 
   // Plugs in a service (before start()); the Server owns it.
   void add_service(std::unique_ptr<Service> service);
+  // Adds metric families to /metrics (before start()); `source` is called for each request, from any
+  // thread, and returns Prometheus text exposition lines.
+  void add_metrics(std::function<std::string()> source);
 
   // Creates the data directory and self-signed TLS files, binds the admin listener and every
   // service, and installs the signal handlers. On failure returns a one-line reason; do not run().
@@ -101,6 +104,7 @@ class Server {
   std::optional<asio::signal_set> signals_;
   WorkerPool workers_;
   std::vector<std::unique_ptr<Service>> services_;
+  std::vector<std::function<std::string()>> metrics_;
   AdminListener* admin_ = nullptr;  // in services_
 
   bool started_ok_ = false;

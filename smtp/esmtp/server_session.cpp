@@ -370,8 +370,10 @@ void ServerSession::refuse_data(Reply r) {
 bool ServerSession::process_data() {
   const auto lf = input_.find('\n');
   if (lf == std::string::npos) {
-    // A line longer than the limit: refuse the message, keep only a possible trailing CR.
-    if (input_.size() > limits_.max_text_line) {
+    // A line longer than the limit: refuse the message, keep only a possible trailing CR. The dot
+    // added for transparency does not count (RFC 5321 §4.5.3.1.6).
+    const std::size_t stuffing = line_start_ && !input_.empty() && input_.front() == '.' ? 1 : 0;
+    if (input_.size() > limits_.max_text_line + stuffing) {
       refuse_data(Reply{500, "5.5.2", {"Error: message line longer than " + std::to_string(limits_.max_text_line) + " bytes"}});
       data_size_ += input_.size();
       const bool cr = input_.back() == '\r';
@@ -392,7 +394,8 @@ bool ServerSession::process_data() {
   }
   if (!crlf) refuse_data(Reply{550, "5.5.2", {"Error: bare <LF> received; lines must end with <CR><LF>"}});
   if (line.find('\r') != std::string_view::npos) refuse_data(Reply{550, "5.5.2", {"Error: bare <CR> received"}});
-  const std::size_t line_bytes = line.size() + 2;
+  const std::size_t stuffing = line_start_ && line.starts_with('.') ? 1 : 0;  // not counted (§4.5.3.1.6)
+  const std::size_t line_bytes = line.size() + 2 - stuffing;
   if (line_start_ && line_bytes > limits_.max_text_line) {
     refuse_data(Reply{500, "5.5.2", {"Error: message line longer than " + std::to_string(limits_.max_text_line) + " bytes"}});
   }
@@ -586,6 +589,11 @@ void ServerSession::auth_result(bool ok) {
 void ServerSession::timeout() {
   if (state_ == State::closed) return;
   close_with(421, "4.4.2", policy_.hostname + " Error: timeout exceeded");
+}
+
+void ServerSession::shutdown() {
+  if (state_ == State::closed) return;
+  close_with(421, "4.3.2", policy_.hostname + " Service shutting down, try again later");
 }
 
 }  // namespace sinetti::smtp

@@ -85,6 +85,8 @@ class ServerSession {
   void data_result(const Reply& reply);     // 250 queued / 4xx / 5xx after data_end
   // Deadline passed (command idle or whole session): 421 and close.
   void timeout();
+  // The service is stopping: 421 and close (the host calls it between transactions).
+  void shutdown();
 
   std::string take_output();
   std::vector<Event> take_events();
@@ -92,6 +94,7 @@ class ServerSession {
   State state() const { return state_; }
   bool tls_active() const { return tls_active_; }
   bool authenticated() const { return authenticated_; }
+  bool in_transaction() const { return in_transaction_; }  // MAIL accepted, not yet ended or reset
   const std::string& sender() const { return sender_; }
   const std::vector<std::string>& recipients() const { return recipients_; }
 

@@ -19,6 +19,7 @@ HOMES = {
     r"<sqlite3\.h>": ("gateway/store/",),
     r"<libpq-fe\.h>": ("gateway/store/",),
     r"<cjose/": ("gateway/auth/",),
+    r"<argon2\.h>": ("crypto/",),
 }
 
 # component → components it may include from (besides itself).

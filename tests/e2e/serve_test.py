@@ -20,11 +20,13 @@ SRC = pathlib.Path(os.environ["SINETTI_SOURCE_DIR"])
 class Gateway:
     """Runs `sinetti serve` in a temporary working directory and follows its JSON log on stderr."""
 
-    def __init__(self, config_text):
+    def __init__(self, config_text, before_start=None):
         self.dir = tempfile.TemporaryDirectory()
         self.cwd = pathlib.Path(self.dir.name)
         self.config = self.cwd / "sinetti.yaml"
         self.config.write_text(config_text)
+        if before_start:
+            before_start(self.cwd)  # files the configuration refers to
         self.events = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], cwd=self.cwd,
@@ -73,8 +75,11 @@ class Gateway:
 
 
 def dev_config():
-    return (SRC / "config" / "examples" / "dev.yaml").read_text().replace('address: "127.0.0.1:9090"',
-                                                                        'address: "127.0.0.1:0"')
+    """The development configuration with every listener on a port the kernel picks."""
+    text = (SRC / "config" / "examples" / "dev.yaml").read_text()
+    for port in ("9090", "2525", "2587"):
+        text = text.replace(f'address: "127.0.0.1:{port}"', 'address: "127.0.0.1:0"')
+    return text
 
 
 def get(port, path):
@@ -93,6 +98,14 @@ class Serve(unittest.TestCase):
         self.port = int(listening["address"].rsplit(":", 1)[1])
         self.assertNotEqual(self.port, 0)
         self.gw.wait_for(lambda e: e.get("event") == "started")  # signals are handled from here on
+
+    def metrics_eventually(self, line, timeout=10):
+        deadline = time.monotonic() + timeout
+        while line not in get(self.port, "/metrics")[1]:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def test_admin_endpoints(self):
         self.assertEqual(get(self.port, "/healthz"), (200, "ok\n"))
@@ -120,7 +133,8 @@ class Serve(unittest.TestCase):
         self.assertRegex(json.dumps(err), r"sinetti\.yaml:\d+:\d+: unknown key")
         self.gw.wait_for(lambda e: e.get("event") == "config_reload_failed")
         self.assertEqual(get(self.port, "/healthz")[0], 200)  # still serving on the old snapshot
-        self.assertIn('sinetti_config_reloads_total{result="error"} 1', get(self.port, "/metrics")[1])
+        # The counter moves just after the log line (server.cpp): poll it briefly.
+        self.assertTrue(self.metrics_eventually('sinetti_config_reloads_total{result="error"} 1'))
         # A routing error (a regex that does not compile) is refused the same way.
         self.gw.config.write_text(good.replace("routing:\n", "routing:\n  detectors:\n    - {name: x, regex: 'a(b'}\n", 1))
         self.gw.proc.send_signal(signal.SIGHUP)
@@ -128,7 +142,7 @@ class Serve(unittest.TestCase):
         self.gw.config.write_text(good)
         self.gw.proc.send_signal(signal.SIGHUP)
         self.gw.wait_for(lambda e: e.get("event") == "config_reloaded")
-        self.assertIn('sinetti_config_reloads_total{result="ok"} 1', get(self.port, "/metrics")[1])
+        self.assertTrue(self.metrics_eventually('sinetti_config_reloads_total{result="ok"} 1'))
 
     def test_sigterm_stops_cleanly(self):
         self.gw.proc.send_signal(signal.SIGTERM)
@@ -148,10 +162,12 @@ class StartFailures(unittest.TestCase):
     def test_port_in_use_is_a_clear_error(self):
         first = Gateway(dev_config())
         try:
-            port = int(first.wait_for(lambda e: e.get("event") == "listening")["address"].rsplit(":", 1)[1])
+            port = int(first.wait_for(lambda e: e.get("event") == "listening" and e.get("listener") == "admin")
+                       ["address"].rsplit(":", 1)[1])
             with tempfile.TemporaryDirectory() as d:
                 cfg = pathlib.Path(d) / "second.yaml"
-                cfg.write_text(dev_config().replace('address: "127.0.0.1:0"', f'address: "127.0.0.1:{port}"'))
+                cfg.write_text(dev_config().replace('admin:\n  address: "127.0.0.1:0"',
+                                                    f'admin:\n  address: "127.0.0.1:{port}"'))
                 r = subprocess.run([BIN, "serve", "--config", str(cfg)], cwd=d, capture_output=True, text=True,
                                    timeout=30)
             self.assertEqual(r.returncode, 1)

@@ -246,6 +246,32 @@ BOOST_AUTO_TEST_CASE(timeout_closes_with_421) {
   BOOST_TEST(s.take_output().empty());
 }
 
+BOOST_AUTO_TEST_CASE(shutdown_closes_with_421_and_transaction_state_is_visible) {
+  FakeHost host;
+  ServerSession s(SessionPolicy{}, SessionLimits{}, host);
+  s.greet();
+  s.feed("EHLO c\r\n");
+  BOOST_TEST(!s.in_transaction());
+  s.feed("MAIL FROM:<a@example.com>\r\n");
+  BOOST_TEST(s.in_transaction());
+  s.feed("RSET\r\n");
+  BOOST_TEST(!s.in_transaction());
+  s.feed("MAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.fi>\r\nDATA\r\nx\r\n.\r\n");
+  BOOST_TEST(s.in_transaction());  // waiting for the host's data_result
+  s.data_result(Reply{250, "2.0.0", {"Ok"}});
+  BOOST_TEST(!s.in_transaction());
+  (void)s.take_output();
+  (void)s.take_events();
+  s.shutdown();
+  BOOST_TEST(s.take_output() == "421 4.3.2 localhost Service shutting down, try again later\r\n");
+  const auto events = s.take_events();
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST((events[0].kind == Event::Kind::close));
+  BOOST_TEST((s.state() == ServerSession::State::closed));
+  s.shutdown();
+  BOOST_TEST(s.take_output().empty());
+}
+
 BOOST_AUTO_TEST_CASE(too_many_recipients_get_452) {
   FakeHost host;
   SessionLimits limits;
