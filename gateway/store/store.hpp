@@ -5,8 +5,10 @@
 // Writes go through one writer that commits in groups: every request waiting while the writer is
 // busy joins the next transaction, each in its own savepoint, so one failing request fails alone and
 // the whole group costs one fsync. A completion is called only once its transaction is durable (or
-// has failed), on the writer's thread: it must not block and must not call a blocking Store method
-// (those return an error when called there). Reads are blocking and meant for the worker pool.
+// has failed), on the writer's thread: it must not block, throw, or call a blocking Store method
+// (those return an error when called there). Reads are blocking and meant for the worker pool; a
+// visitor (chunks, audit export) must not call the Store. An `audit` argument is appended to the
+// chain in the same transaction as the change it describes, and only if that change happened.
 // All methods are safe to call from any thread. Errors are values; none is fatal to the store.
 #pragma once
 
