@@ -1,0 +1,1466 @@
+// SqliteStore: the Store on one SQLite file (see sqlite_store.hpp). Every write runs on the
+// GroupCommitWriter's thread against the one writing connection; reads borrow a connection from a
+// small pool. SQL text lives in sqlite/sql.hpp.
+#include "gateway/store/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <future>
+#include <mutex>
+#include <utility>
+
+#include "gateway/store/audit_chain.hpp"
+#include "gateway/store/group_commit.hpp"
+#include "gateway/store/sqlite/connection.hpp"
+#include "gateway/store/sqlite/migrations.hpp"
+#include "gateway/store/sqlite/sql.hpp"
+
+namespace sinetti::store {
+
+using sqlite::Connection;
+using sqlite::Query;
+namespace sql = sqlite::sql;
+
+namespace {
+
+constexpr std::size_t max_identifier_length = 128;  // queue entry ids, PIN challenge ids, owners
+constexpr auto one_hour = std::chrono::hours(1);
+
+bool valid_identifier(std::string_view id) {
+  return !id.empty() && id.size() <= max_identifier_length &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
+Error bad_message_id() { return make_error("store: a message id must be 1-64 of [A-Za-z0-9._-]"); }
+
+std::string reason_details(ShredReason reason) {
+  return "{\"reason\":\"" + std::string(to_string(reason)) + "\"}";
+}
+
+MessageState state_after(ShredReason reason) {
+  switch (reason) {
+    case ShredReason::expired: return MessageState::expired;
+    case ShredReason::revoked: return MessageState::revoked;
+    default: return MessageState::shredded;
+  }
+}
+
+std::string shred_event(MessageState state) { return "message." + std::string(to_string(state)); }
+
+bool equal_constant_time(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+  if (a.size() != b.size()) return false;
+  std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  return diff == 0;
+}
+
+std::int64_t to_int64(std::uint64_t v) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(v, static_cast<std::uint64_t>(INT64_MAX)));
+}
+
+// ---- the read connections -------------------------------------------------------------------------
+
+class ReaderPool {
+ public:
+  class Lease {
+   public:
+    Lease(ReaderPool& pool, Connection* c) : pool_(&pool), c_(c) {}
+    Lease(Lease&& o) noexcept : pool_(o.pool_), c_(std::exchange(o.c_, nullptr)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (c_ != nullptr) pool_->release(c_);
+    }
+    Connection& operator*() const { return *c_; }
+    Connection* operator->() const { return c_; }
+
+   private:
+    ReaderPool* pool_;
+    Connection* c_;
+  };
+
+  void add(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(c.get());
+    all_.push_back(std::move(c));
+  }
+
+  Lease acquire() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [this] { return !free_.empty(); });
+    Connection* c = free_.back();
+    free_.pop_back();
+    return Lease(*this, c);
+  }
+
+ private:
+  void release(Connection* c) {
+    {
+      std::lock_guard lock(mutex_);
+      free_.push_back(c);
+    }
+    available_.notify_one();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Connection>> all_;
+  std::vector<Connection*> free_;
+};
+
+// A read snapshot over several statements.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& db) : db_(db) { ok_ = db_.exec("BEGIN", "starting a read").ok(); }
+  ~ReadTransaction() {
+    if (ok_) (void)db_.exec("COMMIT", "ending a read");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Connection& db_;
+  bool ok_ = false;
+};
+
+// ---- row readers ----------------------------------------------------------------------------------
+
+Result<MessageMeta> message_from_row(const Query& q) {
+  MessageMeta m;
+  m.id = q.text(0);
+  auto kind = parse_message_kind(q.text(1));
+  if (!kind) return kind.error();
+  m.kind = *kind;
+  auto state = parse_message_state(q.text(2));
+  if (!state) return state.error();
+  m.state = *state;
+  auto protection = parse_protection_level(q.text(3));
+  if (!protection) return protection.error();
+  m.protection = *protection;
+  auto unlock = parse_unlock_kind(q.text(4));
+  if (!unlock) return unlock.error();
+  m.unlock.kind = *unlock;
+  m.unlock.sealed_phone = q.blob(5);
+  m.unlock.identity_hash = q.blob(6);
+  m.sender = q.text(7);
+  m.team_id = q.text(8);
+  m.thread_id = q.text(9);
+  m.language = q.text(10);
+  m.size = static_cast<std::uint64_t>(q.int64(11));
+  m.chunk_count = static_cast<std::uint32_t>(q.int64(12));
+  m.created = q.time(13);
+  m.stored = q.optional_time(14);
+  m.expires = q.optional_time(15);
+  if (!q.is_null(16)) m.wrapped_key = q.blob(16);
+  m.kek_id = static_cast<std::uint32_t>(q.int64(17));
+  m.pin_failures = static_cast<std::uint32_t>(q.int64(18));
+  m.shredded = q.optional_time(19);
+  m.shred_reason = q.text(20);
+  return m;
+}
+
+Result<QueueEntry> queue_entry_from_row(const Query& q) {
+  QueueEntry e;
+  e.id = q.text(0);
+  e.message_id = q.text(1);
+  e.sender = q.text(2);
+  e.recipient = q.text(3);
+  auto kind = parse_delivery_kind(q.text(4));
+  if (!kind) return kind.error();
+  e.kind = *kind;
+  auto state = parse_queue_state(q.text(5));
+  if (!state) return state.error();
+  e.state = *state;
+  e.attempts = static_cast<std::uint32_t>(q.int64(6));
+  e.next_attempt = q.time(7);
+  e.lease_owner = q.text(8);
+  e.lease_expires = q.optional_time(9);
+  e.last_error = q.text(10);
+  e.created = q.time(11);
+  e.updated = q.time(12);
+  return e;
+}
+
+Result<ReadToken> token_from_row(const Query& q) {
+  ReadToken t;
+  auto h = q.hash(0);
+  if (!h) return h.error();
+  t.token_hash = *h;
+  t.message_id = q.text(1);
+  t.recipient = q.text(2);
+  t.recipient_index = static_cast<std::uint32_t>(q.int64(3));
+  auto purpose = parse_token_purpose(q.text(4));
+  if (!purpose) return purpose.error();
+  t.purpose = *purpose;
+  t.created = q.time(5);
+  t.expires = q.time(6);
+  t.revoked = q.optional_time(7);
+  return t;
+}
+
+Result<PinChallenge> pin_from_row(const Query& q) {
+  PinChallenge c;
+  c.id = q.text(0);
+  c.message_id = q.text(1);
+  auto h = q.hash(2);
+  if (!h) return h.error();
+  c.token_hash = *h;
+  c.mac = q.blob(3);
+  c.created = q.time(4);
+  c.expires = q.time(5);
+  c.attempts = static_cast<std::uint32_t>(q.int64(6));
+  c.consumed = q.optional_time(7);
+  return c;
+}
+
+Result<AuditRecord> audit_from_row(const Query& q) {
+  AuditRecord r;
+  r.seq = static_cast<std::uint64_t>(q.int64(0));
+  r.at = q.time(1);
+  r.event = q.text(2);
+  r.message_id = q.text(3);
+  r.actor = q.text(4);
+  r.outcome = q.text(5);
+  r.details = q.text(6);
+  auto prev = q.hash(7);
+  if (!prev) return prev.error();
+  r.prev_hash = *prev;
+  auto hash = q.hash(8);
+  if (!hash) return hash.error();
+  r.hash = *hash;
+  return r;
+}
+
+Result<std::optional<AuditCheckpoint>> read_checkpoint(Connection& db) {
+  auto q = db.query(sql::select_checkpoint);
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<AuditCheckpoint>();
+  auto h = q->hash(1);
+  if (!h) return h.error();
+  return std::optional<AuditCheckpoint>(AuditCheckpoint{static_cast<std::uint64_t>(q->int64(0)), *h, q->time(2)});
+}
+
+// The newest record, or the checkpoint, or the empty chain.
+Result<AuditHead> read_head(Connection& db) {
+  {
+    auto q = db.query(sql::audit_last);
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    if (*row) {
+      auto h = q->hash(1);
+      if (!h) return h.error();
+      return AuditHead{static_cast<std::uint64_t>(q->int64(0)), *h};
+    }
+  }
+  auto checkpoint = read_checkpoint(db);
+  if (!checkpoint) return checkpoint.error();
+  if (*checkpoint) return AuditHead{(*checkpoint)->seq, (*checkpoint)->hash};
+  return AuditHead{};
+}
+
+Result<std::optional<MessageState>> read_state(Connection& db, const MessageId& id) {
+  auto q = db.query(sql::message_state);
+  if (!q) return q.error();
+  q->bind(1, id);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<MessageState>();
+  auto state = parse_message_state(q->text(0));
+  if (!state) return state.error();
+  return std::optional<MessageState>(*state);
+}
+
+Status validate_meta(const MessageMeta& m) {
+  if (!valid_message_id(m.id)) return bad_message_id();
+  if (m.unlock.kind == UnlockKind::phone && m.unlock.sealed_phone.empty()) {
+    return make_error("store: message " + m.id + ": phone unlock without a sealed phone number");
+  }
+  if (m.unlock.kind == UnlockKind::identity && m.unlock.identity_hash.empty()) {
+    return make_error("store: message " + m.id + ": identity unlock without an identity hash");
+  }
+  return ok_status();
+}
+
+// Creates (and tightens to 0600) the database file and any -wal/-shm beside it before SQLite opens
+// them; SQLite creates -wal and -shm with the database file's permissions.
+Status prepare_files(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error("store: cannot create " + path.string() + ": " + std::strerror(errno));
+  const bool ok = ::fchmod(fd, 0600) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) return make_error("store: cannot restrict " + path.string() + " to 0600: " + std::strerror(saved));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const auto side = path.string() + suffix;
+    if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT) {
+      return make_error("store: cannot restrict " + side + " to 0600: " + std::strerror(errno));
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+// ---- transaction verbs for the group commit writer -------------------------------------------------
+
+class SqliteTransaction final : public TransactionControl {
+ public:
+  SqliteTransaction(Connection& db, std::chrono::milliseconds busy_timeout, std::atomic<bool>& checkpoint_wanted)
+      : db_(db), busy_timeout_(busy_timeout), checkpoint_wanted_(checkpoint_wanted) {}
+
+  Status begin() override { return db_.exec("BEGIN IMMEDIATE", "starting a write transaction"); }
+  Status savepoint() override { return db_.exec("SAVEPOINT batch", "starting a write"); }
+  Status release() override { return db_.exec("RELEASE batch", "finishing a write"); }
+  Status rollback_to_savepoint() override {
+    return db_.exec("ROLLBACK TO batch; RELEASE batch", "rolling back a failed write");
+  }
+  Status commit() override { return db_.exec("COMMIT", "committing"); }
+  void rollback() override {
+    if (db_.in_transaction()) (void)db_.exec("ROLLBACK", "rolling back");
+  }
+  bool in_transaction() override { return db_.in_transaction(); }
+
+  // After a shred, fold the log into the database and truncate it, so old copies of the wrapped
+  // key do not linger in the WAL. Skipped (and tried again after the next commit) while a reader
+  // holds an old snapshot; never waits.
+  void after_commit() override {
+    if (!checkpoint_wanted_.load()) return;
+    sqlite3_busy_timeout(db_.raw(), 0);
+    const int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_busy_timeout(db_.raw(), static_cast<int>(busy_timeout_.count()));
+    if (rc == SQLITE_OK) checkpoint_wanted_.store(false);
+  }
+
+ private:
+  Connection& db_;
+  std::chrono::milliseconds busy_timeout_;
+  std::atomic<bool>& checkpoint_wanted_;
+};
+
+// ---- Impl -----------------------------------------------------------------------------------------
+
+struct SqliteStore::Impl {
+  Impl(const SqliteOptions& o, const Clock& c, HashFunction h) : options(o), clock(c), hash(std::move(h)) {}
+  ~Impl() {
+    if (writer_thread) writer_thread->stop();
+    writer_thread.reset();
+    tx.reset();
+    writer.reset();
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  SqliteOptions options;
+  const Clock& clock;
+  HashFunction hash;
+  int lock_fd = -1;
+  std::unique_ptr<Connection> writer;
+  std::atomic<bool> checkpoint_wanted{false};
+  std::unique_ptr<SqliteTransaction> tx;
+  std::unique_ptr<GroupCommitWriter> writer_thread;
+  ReaderPool readers;
+  std::uint64_t removed_at_open = 0;
+
+  Timestamp now() const { return to_timestamp(clock.now()); }
+
+  template <typename T>
+  void submit(std::function<Result<T>()> fn, Completion<T> done) {
+    writer_thread->submit(std::make_unique<FunctionJob<T>>(std::move(fn), std::move(done)));
+  }
+
+  // A write from a worker thread: submitted to the writer, waited for.
+  template <typename T>
+  Result<T> write(std::function<Result<T>()> fn) {
+    if (writer_thread->on_writer_thread()) {
+      return make_error("store: blocking call from a completion handler (it would deadlock)");
+    }
+    std::promise<Result<T>> promise;
+    auto future = promise.get_future();
+    submit<T>(std::move(fn), [&promise](Result<T> r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
+
+  // ---- on the writer thread ----
+
+  Status append_audit_on_writer(const AuditEvents& events) {
+    if (events.empty()) return ok_status();
+    auto head = read_head(*writer);
+    if (!head) return head.error();
+    AuditHead h = *head;
+    const Timestamp at = now();
+    for (const auto& e : events) {
+      if (e.event.empty()) return make_error("store: an audit event needs a name");
+      AuditRecord r;
+      r.seq = h.seq + 1;
+      r.at = at;
+      r.event = e.event;
+      r.message_id = e.message_id;
+      r.actor = e.actor;
+      r.outcome = e.outcome;
+      r.details = e.details.empty() ? "{}" : e.details;
+      r.prev_hash = h.hash;
+      r.hash = audit_chain::record_hash(hash, r.prev_hash, r);
+      auto q = writer->query(sql::insert_audit);
+      if (!q) return q.error();
+      q->bind(1, to_int64(r.seq)).bind(2, r.at).bind(3, r.event).bind_or_null(4, r.message_id).bind(5, r.actor);
+      q->bind(6, r.outcome).bind(7, r.details).bind(8, std::span<const std::uint8_t>(r.prev_hash));
+      q->bind(9, std::span<const std::uint8_t>(r.hash));
+      if (auto run = q->run(); !run) return run.error();
+      h = AuditHead{r.seq, r.hash};
+    }
+    return ok_status();
+  }
+
+  Status insert_message(const MessageMeta& m, Timestamp created) {
+    auto q = writer->query(sql::insert_message);
+    if (!q) return q.error();
+    q->bind(1, m.id).bind(2, to_string(m.kind)).bind(3, to_string(MessageState::receiving));
+    q->bind(4, to_string(m.protection)).bind(5, to_string(m.unlock.kind));
+    bind_unlock(*q, 6, m.unlock);
+    q->bind(8, m.sender).bind_or_null(9, m.team_id).bind_or_null(10, m.thread_id).bind_or_null(11, m.language);
+    q->bind(12, to_int64(m.size)).bind(13, created).bind_null(14).bind(15, m.expires).bind(16, m.wrapped_key);
+    q->bind(17, std::int64_t{m.kek_id});
+    if (auto r = q->run(); !r) return r.error();
+    return write_recipients(m);
+  }
+
+  static void bind_unlock(Query& q, int first, const UnlockPolicy& u) {
+    if (u.sealed_phone.empty()) q.bind_null(first); else q.bind(first, std::span<const std::uint8_t>(u.sealed_phone));
+    if (u.identity_hash.empty()) q.bind_null(first + 1);
+    else q.bind(first + 1, std::span<const std::uint8_t>(u.identity_hash));
+  }
+
+  Status write_recipients(const MessageMeta& m) {
+    for (std::size_t i = 0; i < m.recipients.size(); ++i) {
+      auto q = writer->query(sql::insert_recipient);
+      if (!q) return q.error();
+      q->bind(1, m.id).bind(2, static_cast<std::int64_t>(i)).bind(3, m.recipients[i]);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    return ok_status();
+  }
+
+  Status update_meta(const MessageMeta& m) {
+    auto q = writer->query(sql::update_message_meta);
+    if (!q) return q.error();
+    q->bind(1, m.id).bind(2, to_string(m.kind)).bind(3, to_string(m.protection)).bind(4, to_string(m.unlock.kind));
+    bind_unlock(*q, 5, m.unlock);
+    q->bind(7, m.sender).bind_or_null(8, m.team_id).bind_or_null(9, m.thread_id).bind_or_null(10, m.language);
+    q->bind(11, m.expires).bind(12, m.wrapped_key).bind(13, std::int64_t{m.kek_id});
+    if (auto r = q->run(); !r) return r.error();
+    auto del = writer->query(sql::delete_recipients);
+    if (!del) return del.error();
+    del->bind(1, m.id);
+    if (auto r = del->run(); !r) return r.error();
+    return write_recipients(m);
+  }
+
+  Status append_on_writer(const MessageId& id, const std::vector<Chunk>& pieces) {
+    if (pieces.empty()) return ok_status();
+    std::int64_t seq = 0;
+    {
+      auto q = writer->query(sql::next_chunk_seq);
+      if (!q) return q.error();
+      q->bind(1, id);
+      auto row = q->step();
+      if (!row) return row.error();
+      seq = q->int64(0);
+    }
+    for (const auto& piece : pieces) {
+      auto q = writer->query(sql::insert_chunk);
+      if (!q) return q.error();
+      q->bind(1, id).bind(2, seq++).bind(3, std::span<const std::uint8_t>(piece));
+      if (auto r = q->run(); !r) return r.error();
+    }
+    return ok_status();
+  }
+
+  Status require_receiving(const MessageId& id) {
+    auto state = read_state(*writer, id);
+    if (!state) return state.error();
+    if (!*state) return make_error("store: no message " + id);
+    if (**state != MessageState::receiving) {
+      return make_error("store: message " + id + " is " + std::string(to_string(**state)) + ", not receiving");
+    }
+    return ok_status();
+  }
+
+  Status commit_message(const MessageCommit& mc, Timestamp at) {
+    auto state = read_state(*writer, mc.id);
+    if (!state) return state.error();
+    if (!*state) {
+      if (!mc.meta) return make_error("store: no message " + mc.id + " (begin_message or meta is needed)");
+      if (auto s = insert_message(*mc.meta, at); !s) return s;
+    } else if (**state != MessageState::receiving) {
+      return make_error("store: message " + mc.id + " is already " + std::string(to_string(**state)));
+    } else if (mc.meta) {
+      if (auto s = update_meta(*mc.meta); !s) return s;
+    }
+    if (auto s = append_on_writer(mc.id, mc.chunks); !s) return s;
+    auto q = writer->query(sql::mark_stored);
+    if (!q) return q.error();
+    q->bind(1, mc.id).bind(2, at).bind(3, to_int64(mc.size));
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed != 1) return make_error("store: message " + mc.id + " could not be marked stored");
+    return ok_status();
+  }
+
+  Status insert_tokens(const std::vector<ReadToken>& tokens, Timestamp at) {
+    for (const auto& t : tokens) {
+      auto q = writer->query(sql::insert_token);
+      if (!q) return q.error();
+      q->bind(1, std::span<const std::uint8_t>(t.token_hash)).bind(2, t.message_id).bind(3, t.recipient);
+      q->bind(4, std::int64_t{t.recipient_index}).bind(5, to_string(t.purpose)).bind(6, at).bind(7, t.expires);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    return ok_status();
+  }
+
+  Status commit_on_writer(const CommitBatch& batch) {
+    const Timestamp at = now();
+    for (const auto& mc : batch.messages) {
+      if (auto s = commit_message(mc, at); !s) return s;
+    }
+    for (std::size_t i = 0; i < batch.queue.size(); ++i) {
+      const auto& e = batch.queue[i];
+      const std::string id = e.id.empty() ? e.message_id + "." + std::to_string(i + 1) : e.id;
+      auto q = writer->query(sql::insert_queue_entry);
+      if (!q) return q.error();
+      q->bind(1, id).bind(2, e.message_id).bind(3, e.sender).bind(4, e.recipient).bind(5, to_string(e.kind));
+      q->bind(6, e.next_attempt.value_or(at)).bind(7, at);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    if (auto s = insert_tokens(batch.tokens, at); !s) return s;
+    return append_audit_on_writer(batch.audit);
+  }
+
+  Result<bool> shred_on_writer(const MessageId& id, ShredReason reason, const std::string& actor) {
+    auto state = read_state(*writer, id);
+    if (!state) return state.error();
+    if (!*state) return make_error("store: no message " + id);
+    if (**state == MessageState::receiving) return make_error("store: message " + id + " is still being received");
+    if (is_shredded(**state)) return false;
+    const Timestamp at = now();
+    const MessageState next = state_after(reason);
+    {
+      auto q = writer->query(sql::shred_message);
+      if (!q) return q.error();
+      q->bind(1, id).bind(2, to_string(next)).bind(3, at).bind(4, to_string(reason));
+      if (auto r = q->run(); !r) return r.error();
+    }
+    for (const char* statement : {sql::delete_chunks, sql::delete_message_tokens, sql::delete_message_pins,
+                                  sql::delete_message_devices}) {
+      auto q = writer->query(statement);
+      if (!q) return q.error();
+      q->bind(1, id);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    {
+      auto q = writer->query(sql::drop_message_queue);
+      if (!q) return q.error();
+      const std::string why = "message " + std::string(to_string(next));
+      q->bind(1, id).bind(2, why).bind(3, at);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    if (auto s = append_audit_on_writer({AuditEvent{shred_event(next), id, actor, "ok", reason_details(reason)}}); !s) {
+      return s.error();
+    }
+    checkpoint_wanted.store(true);
+    return true;
+  }
+
+  // A queue update that must find the entry leased by `owner`.
+  Status end_lease(const char* statement, const std::string& id, const std::string& owner,
+                   const std::function<void(Query&)>& bind_rest, const AuditEvents& audit) {
+    auto q = writer->query(statement);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, owner);
+    bind_rest(*q);
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed != 1) return make_error("store: queue entry " + id + " is not leased by " + owner);
+    return append_audit_on_writer(audit);
+  }
+
+  // ---- reads ----
+
+  Result<std::optional<QueueEntry>> queue_entry(Connection& db, const std::string& id) {
+    auto q = db.query(sql::select_queue_entry);
+    if (!q) return q.error();
+    q->bind(1, id);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<QueueEntry>();
+    auto e = queue_entry_from_row(*q);
+    if (!e) return e.error();
+    return std::optional<QueueEntry>(std::move(*e));
+  }
+};
+
+// ---- open / close ---------------------------------------------------------------------------------
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options, const Clock& clock,
+                                                       HashFunction hash) {
+  if (options.path.empty()) return make_error("store: no database path");
+  if (options.read_connections < 1 || options.read_connections > 64) {
+    return make_error("store: read_connections must be 1-64");
+  }
+  if (options.max_chunk_size < 1) return make_error("store: max_chunk_size must be positive");
+  if (!hash) return make_error("store: no hash function for the audit chain");
+
+  auto impl = std::make_unique<Impl>(options, clock, std::move(hash));
+  if (auto s = prepare_files(options.path); !s) return s.error();
+
+  // The holder of the lock file owns the `receiving` messages: only it may remove crash leftovers.
+  const auto lock_path = options.path.string() + ".lock";
+  impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (impl->lock_fd < 0) return make_error("store: cannot create " + lock_path + ": " + std::strerror(errno));
+  const bool owner = ::flock(impl->lock_fd, LOCK_EX | LOCK_NB) == 0;
+
+  auto writer = Connection::open(options.path, Connection::Role::writer, options.busy_timeout);
+  if (!writer) return writer.error();
+  impl->writer = std::move(*writer);
+  if (options.max_database_bytes > 0) {
+    auto q = impl->writer->query("PRAGMA page_size");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    const auto page_size = static_cast<std::uint64_t>(std::max<std::int64_t>(q->int64(0), 512));
+    const std::string pragma =
+        "PRAGMA max_page_count=" + std::to_string(std::max<std::uint64_t>(1, options.max_database_bytes / page_size));
+    if (auto s = impl->writer->exec(pragma.c_str(), "limiting the database size"); !s) return s.error();
+  }
+  auto version = sqlite::migrate(*impl->writer, sqlite::migrations(), impl->now());
+  if (!version) return version.error();
+  if (owner) {
+    auto q = impl->writer->query(sql::delete_all_receiving);
+    if (!q) return q.error();
+    auto removed = q->run();
+    if (!removed) return removed.error();
+    impl->removed_at_open = static_cast<std::uint64_t>(*removed);
+  }
+  for (std::size_t i = 0; i < options.read_connections; ++i) {
+    auto reader = Connection::open(options.path, Connection::Role::reader, options.busy_timeout);
+    if (!reader) return reader.error();
+    impl->readers.add(std::move(*reader));
+  }
+  impl->tx = std::make_unique<SqliteTransaction>(*impl->writer, options.busy_timeout, impl->checkpoint_wanted);
+  impl->writer_thread = std::make_unique<GroupCommitWriter>(
+      *impl->tx, GroupCommitOptions{options.group_commit, options.max_group});
+  impl->writer_thread->start();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+StoreStats SqliteStore::stats() const {
+  auto s = impl_->writer_thread->stats();
+  s.removed_at_open = impl_->removed_at_open;
+  return s;
+}
+
+bool SqliteStore::on_writer_thread() const { return impl_->writer_thread->on_writer_thread(); }
+
+// ---- storing a message ----------------------------------------------------------------------------
+
+namespace {
+
+Status check_pieces(const std::vector<Chunk>& pieces, std::size_t limit) {
+  for (const auto& p : pieces) {
+    if (p.size() > limit) {
+      return make_error("store: a content piece of " + std::to_string(p.size()) + " bytes exceeds the " +
+                        std::to_string(limit) + "-byte limit");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+void SqliteStore::begin_message_async(MessageMeta meta, Completion<std::monostate> done) {
+  if (auto s = validate_meta(meta); !s) return done(s.error());
+  impl_->submit<std::monostate>(
+      [impl = impl_.get(), meta = std::move(meta)]() -> Status {
+        auto state = read_state(*impl->writer, meta.id);
+        if (!state) return state.error();
+        if (*state) return make_error("store: message " + meta.id + " already exists");
+        return impl->insert_message(meta, impl->now());
+      },
+      std::move(done));
+}
+
+void SqliteStore::append_chunks_async(MessageId id, std::vector<Chunk> pieces, Completion<std::monostate> done) {
+  if (!valid_message_id(id)) return done(bad_message_id());
+  if (auto s = check_pieces(pieces, impl_->options.max_chunk_size); !s) return done(s.error());
+  impl_->submit<std::monostate>(
+      [impl = impl_.get(), id = std::move(id), pieces = std::move(pieces)]() -> Status {
+        if (auto s = impl->require_receiving(id); !s) return s;
+        return impl->append_on_writer(id, pieces);
+      },
+      std::move(done));
+}
+
+void SqliteStore::commit_async(CommitBatch batch, Completion<std::monostate> done) {
+  for (const auto& mc : batch.messages) {
+    if (!valid_message_id(mc.id)) return done(bad_message_id());
+    if (mc.meta) {
+      if (mc.meta->id != mc.id) return done(make_error("store: message " + mc.id + ": meta is for another id"));
+      if (auto s = validate_meta(*mc.meta); !s) return done(s.error());
+    }
+    if (auto s = check_pieces(mc.chunks, impl_->options.max_chunk_size); !s) return done(s.error());
+  }
+  for (const auto& e : batch.queue) {
+    if (!valid_message_id(e.message_id)) return done(bad_message_id());
+    if (!e.id.empty() && !valid_identifier(e.id)) return done(make_error("store: a queue entry id is not valid"));
+  }
+  impl_->submit<std::monostate>([impl = impl_.get(), batch = std::move(batch)]() { return impl->commit_on_writer(batch); },
+                                std::move(done));
+}
+
+void SqliteStore::abort_async(MessageId id, Completion<std::monostate> done) {
+  if (!valid_message_id(id)) return done(bad_message_id());
+  impl_->submit<std::monostate>(
+      [impl = impl_.get(), id = std::move(id)]() -> Status {
+        auto state = read_state(*impl->writer, id);
+        if (!state) return state.error();
+        if (!*state) return ok_status();  // already gone (e.g. removed at open)
+        if (**state != MessageState::receiving) {
+          return make_error("store: message " + id + " is " + std::string(to_string(**state)) + "; only a receiving message can be aborted");
+        }
+        auto q = impl->writer->query(sql::delete_receiving_message);
+        if (!q) return q.error();
+        q->bind(1, id);
+        if (auto r = q->run(); !r) return r.error();
+        return ok_status();
+      },
+      std::move(done));
+}
+
+// ---- messages: reads ------------------------------------------------------------------------------
+
+Result<std::optional<MessageMeta>> SqliteStore::find_message(const MessageId& id) {
+  auto db = impl_->readers.acquire();
+  ReadTransaction snapshot(*db);
+  auto q = db->query(sql::select_message);
+  if (!q) return q.error();
+  q->bind(1, id);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<MessageMeta>();
+  auto meta = message_from_row(*q);
+  if (!meta) return meta.error();
+  auto r = db->query(sql::select_recipients);
+  if (!r) return r.error();
+  r->bind(1, id);
+  for (;;) {
+    auto next = r->step();
+    if (!next) return next.error();
+    if (!*next) break;
+    meta->recipients.push_back(r->text(0));
+  }
+  return std::optional<MessageMeta>(std::move(*meta));
+}
+
+Result<std::uint32_t> SqliteStore::for_each_chunk(const MessageId& id, const ChunkVisitor& visit) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_chunks);
+  if (!q) return q.error();
+  q->bind(1, id);
+  std::uint32_t n = 0;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    ++n;
+    if (!visit(static_cast<std::uint32_t>(q->int64(0)), q->blob_view(1))) break;
+  }
+  return n;
+}
+
+Result<std::optional<Bytes>> SqliteStore::read_chunk(const MessageId& id, std::uint32_t seq) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_chunk);
+  if (!q) return q.error();
+  q->bind(1, id).bind(2, std::int64_t{seq});
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Bytes>();
+  return std::optional<Bytes>(q->blob(0));
+}
+
+// ---- messages: lifecycle --------------------------------------------------------------------------
+
+Result<bool> SqliteStore::shred(const MessageId& id, ShredReason reason, const std::string& actor) {
+  if (!valid_message_id(id)) return bad_message_id();
+  return impl_->write<bool>([&] { return impl_->shred_on_writer(id, reason, actor); });
+}
+
+Result<bool> SqliteStore::revoke(const MessageId& id, const std::string& actor) {
+  return shred(id, ShredReason::revoked, actor);
+}
+
+Result<std::size_t> SqliteStore::expire(Timestamp now, std::size_t limit) {
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    std::vector<MessageId> ids;
+    {
+      auto q = impl_->writer->query(sql::select_expired);
+      if (!q) return q.error();
+      q->bind(1, now).bind(2, to_int64(limit));
+      for (;;) {
+        auto row = q->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        ids.push_back(q->text(0));
+      }
+    }
+    std::size_t n = 0;
+    for (const auto& id : ids) {
+      auto done = impl_->shred_on_writer(id, ShredReason::expired, "system");
+      if (!done) return done.error();
+      if (*done) ++n;
+    }
+    return n;
+  });
+}
+
+Result<bool> SqliteStore::set_message_state(const MessageId& id, MessageState from, MessageState to,
+                                            const AuditEvents& audit) {
+  const auto allowed = [](MessageState s) { return s == MessageState::stored || s == MessageState::locked; };
+  if (!allowed(from) || !allowed(to)) return make_error("store: only stored <-> locked can be set directly");
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::set_message_state);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, to_string(from)).bind(3, to_string(to));
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
+
+// ---- key rotation ---------------------------------------------------------------------------------
+
+Result<std::vector<WrappedKey>> SqliteStore::list_wrapped_keys(const MessageId& after_id, std::size_t limit,
+                                                               std::optional<std::uint32_t> other_than) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_wrapped_keys);
+  if (!q) return q.error();
+  q->bind(1, after_id).bind(2, to_int64(limit));
+  if (other_than) q->bind(3, std::int64_t{*other_than}); else q->bind_null(3);
+  std::vector<WrappedKey> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(WrappedKey{q->text(0), static_cast<std::uint32_t>(q->int64(1)), q->blob(2)});
+  }
+  return out;
+}
+
+Result<std::size_t> SqliteStore::rewrap(const std::vector<Rewrap>& keys) {
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    std::size_t n = 0;
+    for (const auto& k : keys) {
+      if (k.wrapped_key.empty()) return make_error("store: message " + k.id + ": empty wrapped key");
+      auto q = impl_->writer->query(sql::rewrap_key);
+      if (!q) return q.error();
+      q->bind(1, k.id).bind(2, std::int64_t{k.old_kek_id}).bind(3, std::span<const std::uint8_t>(k.wrapped_key));
+      q->bind(4, std::int64_t{k.new_kek_id});
+      auto changed = q->run();
+      if (!changed) return changed.error();
+      n += static_cast<std::size_t>(*changed);
+    }
+    return n;
+  });
+}
+
+// ---- read links -----------------------------------------------------------------------------------
+
+Status SqliteStore::add_tokens(const std::vector<ReadToken>& tokens, const AuditEvents& audit) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    if (auto s = impl_->insert_tokens(tokens, impl_->now()); !s) return s;
+    return impl_->append_audit_on_writer(audit);
+  });
+}
+
+Result<std::optional<ReadToken>> SqliteStore::find_token(const Hash& token_hash) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_token);
+  if (!q) return q.error();
+  q->bind(1, std::span<const std::uint8_t>(token_hash));
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<ReadToken>();
+  auto t = token_from_row(*q);
+  if (!t) return t.error();
+  return std::optional<ReadToken>(std::move(*t));
+}
+
+Result<std::size_t> SqliteStore::revoke_token(const Hash& token_hash, const AuditEvents& audit) {
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    auto q = impl_->writer->query(sql::revoke_token);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(token_hash)).bind(2, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed > 0) {
+      if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    }
+    return static_cast<std::size_t>(*changed);
+  });
+}
+
+Result<std::size_t> SqliteStore::revoke_tokens(const MessageId& id, const AuditEvents& audit) {
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    auto q = impl_->writer->query(sql::revoke_message_tokens);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed > 0) {
+      if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    }
+    return static_cast<std::size_t>(*changed);
+  });
+}
+
+// ---- PIN unlock -----------------------------------------------------------------------------------
+
+Result<PinIssue> SqliteStore::issue_pin_challenge(const PinChallenge& challenge, const PinLimits& limits,
+                                                  const std::string& actor) {
+  if (!valid_identifier(challenge.id)) return make_error("store: a PIN challenge id is not valid");
+  if (challenge.mac.empty()) return make_error("store: a PIN challenge needs a MAC");
+  return impl_->write<PinIssue>([&]() -> Result<PinIssue> {
+    auto& db = *impl_->writer;
+    const Timestamp at = impl_->now();
+    std::uint32_t failures = 0;
+    MessageState state{};
+    {
+      auto q = db.query(sql::message_pin_failures);
+      if (!q) return q.error();
+      q->bind(1, challenge.message_id);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) return make_error("store: no message " + challenge.message_id);
+      failures = static_cast<std::uint32_t>(q->int64(0));
+      auto s = parse_message_state(q->text(1));
+      if (!s) return s.error();
+      state = *s;
+    }
+    if (state != MessageState::stored && state != MessageState::locked) {
+      return make_error("store: message " + challenge.message_id + " is " + std::string(to_string(state)));
+    }
+    PinIssue outcome = PinIssue::issued;
+    if (state == MessageState::locked || failures >= limits.max_failures) {
+      outcome = PinIssue::locked;
+    } else {
+      auto q = db.query(sql::count_pins_since);
+      if (!q) return q.error();
+      q->bind(1, challenge.message_id).bind(2, at - one_hour);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (q->int64(0) >= std::int64_t{limits.max_per_hour}) outcome = PinIssue::rate_limited;
+    }
+    if (outcome == PinIssue::issued) {
+      auto close = db.query(sql::close_open_pins);
+      if (!close) return close.error();
+      close->bind(1, std::span<const std::uint8_t>(challenge.token_hash)).bind(2, at);
+      if (auto r = close->run(); !r) return r.error();
+      auto q = db.query(sql::insert_pin);
+      if (!q) return q.error();
+      q->bind(1, challenge.id).bind(2, challenge.message_id).bind(3, std::span<const std::uint8_t>(challenge.token_hash));
+      q->bind(4, std::span<const std::uint8_t>(challenge.mac)).bind(5, at).bind(6, challenge.expires);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    if (auto s = impl_->append_audit_on_writer(
+            {AuditEvent{"unlock.pin_issued", challenge.message_id, actor, std::string(to_string(outcome)), "{}"}});
+        !s) {
+      return s.error();
+    }
+    return outcome;
+  });
+}
+
+Result<PinAttempt> SqliteStore::attempt_pin(const std::string& challenge_id, const Bytes& candidate_mac,
+                                            const PinLimits& limits, const std::string& actor) {
+  return impl_->write<PinAttempt>([&]() -> Result<PinAttempt> {
+    auto& db = *impl_->writer;
+    const Timestamp at = impl_->now();
+    PinAttempt result;
+    std::optional<PinChallenge> challenge;
+    {
+      auto q = db.query(sql::select_pin);
+      if (!q) return q.error();
+      q->bind(1, challenge_id);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (*row) {
+        auto c = pin_from_row(*q);
+        if (!c) return c.error();
+        challenge = std::move(*c);
+      }
+    }
+    auto record = [&](const MessageId& message) -> Result<PinAttempt> {
+      if (auto s = impl_->append_audit_on_writer(
+              {AuditEvent{"unlock.pin", message, actor, std::string(to_string(result.verdict)), "{}"}});
+          !s) {
+        return s.error();
+      }
+      return result;
+    };
+    if (!challenge) {
+      result.verdict = PinVerdict::not_found;
+      return record("");
+    }
+    MessageState state{};
+    {
+      auto q = db.query(sql::message_pin_failures);
+      if (!q) return q.error();
+      q->bind(1, challenge->message_id);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) return make_error("store: no message " + challenge->message_id);
+      result.failures = static_cast<std::uint32_t>(q->int64(0));
+      auto s = parse_message_state(q->text(1));
+      if (!s) return s.error();
+      state = *s;
+    }
+    const auto left = [&](std::uint32_t attempts) {
+      return attempts >= limits.max_attempts ? 0u : limits.max_attempts - attempts;
+    };
+    result.attempts_left = left(challenge->attempts);
+    // Refusals that do not count as an attempt.
+    std::optional<PinVerdict> refused;
+    if (state == MessageState::locked || result.failures >= limits.max_failures) {
+      refused = PinVerdict::locked;
+    } else if (state != MessageState::stored) {
+      refused = PinVerdict::not_found;  // shredded since the challenge was issued
+    } else if (challenge->consumed) {
+      refused = PinVerdict::consumed;
+    } else if (challenge->expires <= at) {
+      refused = PinVerdict::expired;
+    } else if (challenge->attempts >= limits.max_attempts) {
+      refused = PinVerdict::exhausted;
+    }
+    if (refused) {
+      result.verdict = *refused;
+      return record(challenge->message_id);
+    }
+
+    {
+      auto q = db.query(sql::count_pin_attempt);
+      if (!q) return q.error();
+      q->bind(1, challenge_id);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    result.attempts_left = left(challenge->attempts + 1);
+    if (equal_constant_time(candidate_mac, challenge->mac)) {
+      auto q = db.query(sql::consume_pin);
+      if (!q) return q.error();
+      q->bind(1, challenge_id).bind(2, at);
+      if (auto r = q->run(); !r) return r.error();
+      result.verdict = PinVerdict::accepted;
+    } else {
+      auto q = db.query(sql::count_pin_failure);
+      if (!q) return q.error();
+      q->bind(1, challenge->message_id);
+      if (auto r = q->run(); !r) return r.error();
+      ++result.failures;
+      result.verdict = PinVerdict::wrong;
+      if (result.failures >= limits.max_failures) {
+        // NIST SP 800-63B §5.2.2: at most 100 consecutive failures, then the authenticator is disabled.
+        auto lock = db.query(sql::set_message_state);
+        if (!lock) return lock.error();
+        lock->bind(1, challenge->message_id).bind(2, to_string(MessageState::stored)).bind(3, to_string(MessageState::locked));
+        if (auto r = lock->run(); !r) return r.error();
+      }
+    }
+    return record(challenge->message_id);
+  });
+}
+
+Result<std::optional<PinChallenge>> SqliteStore::find_open_pin_challenge(const Hash& token_hash) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_open_pin);
+  if (!q) return q.error();
+  q->bind(1, std::span<const std::uint8_t>(token_hash)).bind(2, impl_->now());
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<PinChallenge>();
+  auto c = pin_from_row(*q);
+  if (!c) return c.error();
+  return std::optional<PinChallenge>(std::move(*c));
+}
+
+Result<PinCounters> SqliteStore::pin_counters(const MessageId& id) {
+  auto db = impl_->readers.acquire();
+  ReadTransaction snapshot(*db);
+  PinCounters counters;
+  {
+    auto q = db->query(sql::count_pins_since);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, impl_->now() - one_hour);
+    auto row = q->step();
+    if (!row) return row.error();
+    counters.issued_last_hour = static_cast<std::uint32_t>(q->int64(0));
+  }
+  auto q = db->query(sql::message_pin_failures);
+  if (!q) return q.error();
+  q->bind(1, id);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (*row) counters.failures = static_cast<std::uint32_t>(q->int64(0));
+  return counters;
+}
+
+// ---- device confirmation --------------------------------------------------------------------------
+
+Result<bool> SqliteStore::bind_device(const DeviceBinding& binding, const AuditEvents& audit) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::insert_device);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(binding.token_hash))
+        .bind(2, std::span<const std::uint8_t>(binding.device_hash))
+        .bind(3, binding.message_id)
+        .bind(4, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
+
+Result<bool> SqliteStore::is_device_bound(const Hash& token_hash, const Hash& device_hash) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_device);
+  if (!q) return q.error();
+  q->bind(1, std::span<const std::uint8_t>(token_hash)).bind(2, std::span<const std::uint8_t>(device_hash));
+  auto row = q->step();
+  if (!row) return row.error();
+  return *row;
+}
+
+// ---- delivery queue -------------------------------------------------------------------------------
+
+Result<std::vector<QueueEntry>> SqliteStore::lease_due(const std::string& owner, Timestamp now, std::size_t limit,
+                                                       std::chrono::milliseconds lease_for) {
+  if (!valid_identifier(owner)) return make_error("store: a lease owner is not valid");
+  return impl_->write<std::vector<QueueEntry>>([&]() -> Result<std::vector<QueueEntry>> {
+    auto& db = *impl_->writer;
+    std::vector<std::string> ids;
+    {
+      auto q = db.query(sql::select_due);
+      if (!q) return q.error();
+      q->bind(1, now).bind(2, to_int64(limit));
+      for (;;) {
+        auto row = q->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        ids.push_back(q->text(0));
+      }
+    }
+    std::vector<QueueEntry> leased;
+    for (const auto& id : ids) {
+      auto q = db.query(sql::lease_entry);
+      if (!q) return q.error();
+      q->bind(1, id).bind(2, owner).bind(3, now + lease_for).bind(4, now);
+      if (auto r = q->run(); !r) return r.error();
+      auto e = impl_->queue_entry(db, id);
+      if (!e) return e.error();
+      if (*e) leased.push_back(std::move(**e));
+    }
+    return leased;
+  });
+}
+
+Status SqliteStore::complete(const std::string& id, const std::string& owner, const AuditEvents& audit) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    const Timestamp at = impl_->now();
+    return impl_->end_lease(sql::complete_entry, id, owner, [&](Query& q) { q.bind(3, at); }, audit);
+  });
+}
+
+Status SqliteStore::defer(const std::string& id, const std::string& owner, Timestamp next_attempt,
+                          const std::string& error, const AuditEvents& audit) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    const Timestamp at = impl_->now();
+    return impl_->end_lease(
+        sql::defer_entry, id, owner, [&](Query& q) { q.bind(3, next_attempt).bind(4, error).bind(5, at); }, audit);
+  });
+}
+
+Status SqliteStore::fail(const std::string& id, const std::string& owner, const std::string& error,
+                         const AuditEvents& audit) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    const Timestamp at = impl_->now();
+    return impl_->end_lease(sql::fail_entry, id, owner, [&](Query& q) { q.bind(3, error).bind(4, at); }, audit);
+  });
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::list_queue(const QueueFilter& filter) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::list_queue);
+  if (!q) return q.error();
+  q->bind(1, filter.after_id);
+  if (filter.state) q->bind(2, to_string(*filter.state)); else q->bind_null(2);
+  q->bind(3, to_int64(filter.limit));
+  std::vector<QueueEntry> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto e = queue_entry_from_row(*q);
+    if (!e) return e.error();
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+Result<std::optional<QueueEntry>> SqliteStore::find_queue_entry(const std::string& id) {
+  auto db = impl_->readers.acquire();
+  return impl_->queue_entry(*db, id);
+}
+
+Result<bool> SqliteStore::retry(const std::string& id, const AuditEvents& audit) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::retry_entry);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
+
+Result<bool> SqliteStore::drop(const std::string& id, const AuditEvents& audit) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::drop_entry);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
+
+Result<std::size_t> SqliteStore::purge_queue(Timestamp before) {
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    auto q = impl_->writer->query(sql::purge_queue);
+    if (!q) return q.error();
+    q->bind(1, before);
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return static_cast<std::size_t>(*changed);
+  });
+}
+
+// ---- portal sessions ------------------------------------------------------------------------------
+
+Status SqliteStore::put_session(const Session& session) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    auto q = impl_->writer->query(sql::insert_session);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(session.id_hash)).bind(2, std::span<const std::uint8_t>(session.data));
+    q->bind(3, impl_->now()).bind(4, session.expires);
+    if (auto r = q->run(); !r) return r.error();
+    return ok_status();
+  });
+}
+
+Result<std::optional<Session>> SqliteStore::find_session(const Hash& id_hash) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_session);
+  if (!q) return q.error();
+  q->bind(1, std::span<const std::uint8_t>(id_hash)).bind(2, impl_->now());
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Session>();
+  Session s;
+  auto h = q->hash(0);
+  if (!h) return h.error();
+  s.id_hash = *h;
+  s.data = q->blob(1);
+  s.created = q->time(2);
+  s.last_seen = q->time(3);
+  s.expires = q->time(4);
+  return std::optional<Session>(std::move(s));
+}
+
+Result<bool> SqliteStore::touch_session(const Hash& id_hash, const std::optional<Bytes>& data) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(data ? sql::touch_session_data : sql::touch_session);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(id_hash)).bind(2, impl_->now());
+    if (data) q->bind(3, std::span<const std::uint8_t>(*data));
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return *changed > 0;
+  });
+}
+
+Result<bool> SqliteStore::delete_session(const Hash& id_hash) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::delete_session);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(id_hash));
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return *changed > 0;
+  });
+}
+
+Result<std::size_t> SqliteStore::purge_sessions(Timestamp now, Timestamp idle_before) {
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    auto q = impl_->writer->query(sql::purge_sessions);
+    if (!q) return q.error();
+    q->bind(1, now).bind(2, idle_before);
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return static_cast<std::size_t>(*changed);
+  });
+}
+
+// ---- audit hash chain -----------------------------------------------------------------------------
+
+Status SqliteStore::append_audit(const AuditEvents& events) {
+  return impl_->write<std::monostate>([&] { return impl_->append_audit_on_writer(events); });
+}
+
+Result<AuditHead> SqliteStore::audit_head() {
+  auto db = impl_->readers.acquire();
+  ReadTransaction snapshot(*db);
+  return read_head(*db);
+}
+
+Result<AuditVerification> SqliteStore::verify_audit() {
+  auto db = impl_->readers.acquire();
+  ReadTransaction snapshot(*db);
+  auto checkpoint = read_checkpoint(*db);
+  if (!checkpoint) return checkpoint.error();
+  audit_chain::Verifier verifier(impl_->hash, *checkpoint);
+  auto q = db->query(sql::select_audit_after);
+  if (!q) return q.error();
+  q->bind(1, std::int64_t{0});
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto r = audit_from_row(*q);
+    if (!r) return r.error();
+    if (!verifier.add(*r)) break;
+  }
+  return verifier.finish();
+}
+
+Result<std::uint64_t> SqliteStore::export_audit(std::uint64_t after_seq, const AuditVisitor& visit) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_audit_after);
+  if (!q) return q.error();
+  q->bind(1, to_int64(after_seq));
+  std::uint64_t n = 0;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto r = audit_from_row(*q);
+    if (!r) return r.error();
+    ++n;
+    if (!visit(*r)) break;
+  }
+  return n;
+}
+
+Result<std::uint64_t> SqliteStore::purge_audit(Timestamp older_than, const std::string& actor) {
+  return impl_->write<std::uint64_t>([&]() -> Result<std::uint64_t> {
+    auto& db = *impl_->writer;
+    // The records to purge are the prefix before the first one at or after `older_than`.
+    std::int64_t through = 0;
+    {
+      auto q = db.query(sql::first_audit_at_or_after);
+      if (!q) return q.error();
+      q->bind(1, older_than);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!q->is_null(0)) {
+        through = q->int64(0) - 1;
+      } else {
+        auto m = db.query(sql::audit_max_seq);
+        if (!m) return m.error();
+        auto mrow = m->step();
+        if (!mrow) return mrow.error();
+        through = m->is_null(0) ? 0 : m->int64(0);
+      }
+    }
+    auto checkpoint = read_checkpoint(db);
+    if (!checkpoint) return checkpoint.error();
+    if (through <= 0 || (*checkpoint && static_cast<std::uint64_t>(through) <= (*checkpoint)->seq)) {
+      return std::uint64_t{0};
+    }
+    Hash last{};
+    {
+      auto q = db.query(sql::audit_record_hash);
+      if (!q) return q.error();
+      q->bind(1, through);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) return make_error("store: audit record " + std::to_string(through) + " is missing");
+      auto h = q->hash(0);
+      if (!h) return h.error();
+      last = *h;
+    }
+    std::uint64_t count = 0;
+    {
+      auto q = db.query(sql::count_audit_through);
+      if (!q) return q.error();
+      q->bind(1, through);
+      auto row = q->step();
+      if (!row) return row.error();
+      count = static_cast<std::uint64_t>(q->int64(0));
+    }
+    {
+      auto q = db.query(sql::upsert_checkpoint);
+      if (!q) return q.error();
+      q->bind(1, through).bind(2, std::span<const std::uint8_t>(last)).bind(3, impl_->now());
+      if (auto r = q->run(); !r) return r.error();
+    }
+    {
+      auto q = db.query(sql::delete_audit_through);
+      if (!q) return q.error();
+      q->bind(1, through);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    const auto details = audit_chain::purge_details(static_cast<std::uint64_t>(through), last, count);
+    if (auto s = impl_->append_audit_on_writer(
+            {AuditEvent{std::string(audit_chain::purged_event), "", actor, "ok", details}});
+        !s) {
+      return s.error();
+    }
+    return count;
+  });
+}
+
+Result<std::optional<AuditCheckpoint>> SqliteStore::audit_checkpoint() {
+  auto db = impl_->readers.acquire();
+  return read_checkpoint(*db);
+}
+
+}  // namespace sinetti::store

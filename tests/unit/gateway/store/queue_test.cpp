@@ -1,0 +1,179 @@
+// The delivery queue: leasing due entries (exclusive under concurrency, expired leases retaken),
+// the three ends of a lease, and the operator's list / retry / drop.
+#include <latch>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "store_fixture.hpp"
+
+using namespace store_test;
+
+namespace {
+
+// One spool message with `n` queue entries "<id>.1" ... "<id>.n", the i-th due at now + delays[i].
+void enqueue(Store& store, const std::string& id, int n, Timestamp due) {
+  auto b = whole_message(id, 1, 100);
+  b.messages[0].meta->kind = MessageKind::spool;
+  b.messages[0].meta->unlock = {};
+  for (int i = 0; i < n; ++i) {
+    b.queue.push_back(entry(id, "r" + std::to_string(i) + "@example.fi", "", due));
+  }
+  BOOST_TEST_REQUIRE(store.commit(b).ok());
+}
+
+std::vector<std::string> ids(const std::vector<QueueEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.id);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(store_queue)
+
+BOOST_FIXTURE_TEST_CASE(lease_due_claims_only_due_entries_and_counts_an_attempt, Fixture) {
+  auto store = open();
+  enqueue(*store, "now", 2, now());
+  enqueue(*store, "later", 1, now() + 10min);
+  auto leased = store->lease_due("worker-1", now(), 10, 1h);
+  BOOST_TEST_REQUIRE(leased.ok());
+  BOOST_TEST(ids(*leased) == (std::vector<std::string>{"now.1", "now.2"}));
+  for (const auto& e : *leased) {
+    BOOST_TEST((e.state == QueueState::leased));
+    BOOST_TEST(e.lease_owner == "worker-1");
+    BOOST_TEST((e.lease_expires == std::optional<Timestamp>(now() + 1h)));
+    BOOST_TEST(e.attempts == 1u);
+    BOOST_TEST(e.sender == "sender@example.com");
+    BOOST_TEST((e.kind == DeliveryKind::forward));
+  }
+  BOOST_TEST(store->lease_due("worker-2", now(), 10, 5min)->empty());
+  auto later = store->lease_due("worker-2", now() + 10min, 10, 5min);
+  BOOST_TEST(ids(*later) == std::vector<std::string>{"later.1"});
+}
+
+BOOST_FIXTURE_TEST_CASE(limit_bounds_a_lease, Fixture) {
+  auto store = open();
+  enqueue(*store, "m", 5, now());
+  BOOST_TEST(store->lease_due("w", now(), 2, 1min)->size() == 2u);
+  BOOST_TEST(store->lease_due("w", now(), 2, 1min)->size() == 2u);
+  BOOST_TEST(store->lease_due("w", now(), 2, 1min)->size() == 1u);
+  BOOST_TEST(store->lease_due("w", now(), 2, 1min)->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_lessees_never_share_an_entry, Fixture) {
+  auto store = open();
+  for (int m = 0; m < 10; ++m) enqueue(*store, "m" + std::to_string(m), 12, now());
+  constexpr int workers = 6;
+  std::mutex mutex;
+  std::vector<std::string> all;
+  std::latch start(workers);
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) {
+    pool.emplace_back([&, w] {
+      start.arrive_and_wait();
+      for (;;) {
+        auto leased = store->lease_due("worker-" + std::to_string(w), now(), 3, 10min);
+        BOOST_CHECK(leased.ok());
+        if (!leased || leased->empty()) break;
+        std::lock_guard lock(mutex);
+        for (const auto& e : *leased) {
+          BOOST_CHECK(e.lease_owner == "worker-" + std::to_string(w));
+          all.push_back(e.id);
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  BOOST_TEST(all.size() == 120u);
+  BOOST_TEST(std::set<std::string>(all.begin(), all.end()).size() == 120u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_expired_lease_is_taken_again_and_the_old_owner_loses_it, Fixture) {
+  auto store = open();
+  enqueue(*store, "m", 1, now());
+  BOOST_TEST_REQUIRE(store->lease_due("crashed", now(), 10, 5min)->size() == 1u);
+  BOOST_TEST(store->lease_due("rescuer", now() + 4min, 10, 5min)->empty());
+  auto again = store->lease_due("rescuer", now() + 5min, 10, 5min);
+  BOOST_TEST_REQUIRE(again->size() == 1u);
+  BOOST_TEST((*again)[0].lease_owner == "rescuer");
+  BOOST_TEST((*again)[0].attempts == 2u);
+  auto lost = store->complete("m.1", "crashed", {});
+  BOOST_TEST_REQUIRE(!lost.ok());
+  BOOST_TEST(lost.error().message.find("not leased by crashed") != std::string::npos);
+  BOOST_TEST(store->complete("m.1", "rescuer", {event("delivery.done", "m", "system", "ok")}).ok());
+  const auto e = **store->find_queue_entry("m.1");
+  BOOST_TEST((e.state == QueueState::done));
+  BOOST_TEST(e.lease_owner.empty());
+  BOOST_TEST(!e.lease_expires.has_value());
+  BOOST_TEST(store->audit_head()->seq == 2u);
+  BOOST_TEST(!store->complete("m.1", "rescuer", {}).ok());  // not leased any more
+}
+
+BOOST_FIXTURE_TEST_CASE(defer_puts_an_entry_back_for_later_with_its_error, Fixture) {
+  auto store = open();
+  enqueue(*store, "m", 1, now());
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 1, 5min)->size() == 1u);
+  BOOST_TEST_REQUIRE(store->defer("m.1", "w", now() + 30min, "451 4.3.0 try later", {}).ok());
+  auto e = **store->find_queue_entry("m.1");
+  BOOST_TEST((e.state == QueueState::queued));
+  BOOST_TEST(e.last_error == "451 4.3.0 try later");
+  BOOST_TEST((e.next_attempt == std::optional<Timestamp>(now() + 30min)));
+  BOOST_TEST(store->lease_due("w", now() + 29min, 1, 5min)->empty());
+  BOOST_TEST(store->lease_due("w", now() + 30min, 1, 5min)->size() == 1u);
+  BOOST_TEST(!store->defer("m.1", "other", now(), "x", {}).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(fail_retry_and_drop, Fixture) {
+  auto store = open();
+  enqueue(*store, "m", 3, now());
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 3, 5min)->size() == 3u);
+  BOOST_TEST_REQUIRE(store->fail("m.1", "w", "550 5.1.1 no such user", {}).ok());
+  BOOST_TEST_REQUIRE(store->complete("m.2", "w", {}).ok());
+  auto e = **store->find_queue_entry("m.1");
+  BOOST_TEST((e.state == QueueState::failed));
+  BOOST_TEST(e.last_error == "550 5.1.1 no such user");
+
+  clock.advance(1min);
+  BOOST_TEST(*store->retry("m.1", {event("queue.retry", "m", "admin", "ok")}));
+  e = **store->find_queue_entry("m.1");
+  BOOST_TEST((e.state == QueueState::queued));
+  BOOST_TEST((e.next_attempt == std::optional<Timestamp>(now())));
+  BOOST_TEST(!*store->retry("m.2", {}));   // done stays done
+  BOOST_TEST(!*store->retry("none", {}));
+
+  BOOST_TEST(*store->drop("m.3", {}));     // leased: the lease is broken
+  BOOST_TEST(((*store->find_queue_entry("m.3"))->state == QueueState::dropped));
+  BOOST_TEST(!store->complete("m.3", "w", {}).ok());
+  BOOST_TEST(!*store->drop("m.2", {}));
+  BOOST_TEST(*store->drop("m.1", {}));
+  BOOST_TEST(store->lease_due("w", now() + 1h, 10, 5min)->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(list_filters_and_pages_and_purge_removes_finished_entries, Fixture) {
+  auto store = open();
+  enqueue(*store, "a", 3, now());
+  enqueue(*store, "b", 2, now() + 1h);
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 1, 5min)->size() == 1u);  // a.1
+  BOOST_TEST_REQUIRE(store->complete("a.1", "w", {}).ok());
+
+  auto all = store->list_queue({});
+  BOOST_TEST(ids(*all) == (std::vector<std::string>{"a.1", "a.2", "a.3", "b.1", "b.2"}));
+  QueueFilter only_queued;
+  only_queued.state = QueueState::queued;
+  auto queued = store->list_queue(only_queued);
+  BOOST_TEST(queued->size() == 4u);
+  QueueFilter paged;
+  paged.after_id = "a.2";
+  paged.limit = 2;
+  auto page = store->list_queue(paged);
+  BOOST_TEST(ids(*page) == (std::vector<std::string>{"a.3", "b.1"}));
+
+  clock.advance(1h);
+  BOOST_TEST(*store->purge_queue(now() - 2h) == 0u);
+  BOOST_TEST(*store->purge_queue(now()) == 1u);
+  BOOST_TEST(!store->find_queue_entry("a.1")->has_value());
+  BOOST_TEST(store->list_queue({})->size() == 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
