@@ -216,6 +216,7 @@ class Supervisor:
 
     @staticmethod
     def _on_signal(signum, _frame):
+        log(f"stopping on signal {signum}; ending every process started here")
         raise SystemExit(128 + signum)
 
     def start(self, argv, **kwargs):
