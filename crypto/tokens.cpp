@@ -57,4 +57,10 @@ std::string random_digits(std::size_t n) {
   return digits;
 }
 
+Sha256Digest identity_key(ByteView secret, std::string_view identity_code) {
+  std::string data = "sinetti identity v1\n";
+  for (char c : identity_code) data += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return hmac_sha256(secret, as_bytes(data));
+}
+
 }  // namespace sinetti::crypto

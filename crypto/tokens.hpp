@@ -29,6 +29,12 @@ Sha256Digest pin_mac(ByteView secret, std::string_view context, std::string_view
 // Compares a candidate PIN with a stored MAC in constant time.
 bool pin_matches(ByteView secret, std::string_view context, std::string_view pin, ByteView stored_mac);
 
+// The identity key that stands for a person: HMAC-SHA256 under a server secret
+// (KeyRing::server_secret("identity")) of their personal identity code, upper-cased, with a fixed
+// label. The code itself is never stored; equal codes give equal keys, and without the secret a key
+// reveals nothing about the code (the code space is small, so a plain hash would).
+Sha256Digest identity_key(ByteView secret, std::string_view identity_code);
+
 // `n` uniformly random decimal digits (each drawn without modulo bias); 1 <= n <= 64, else throws.
 std::string random_digits(std::size_t n);
 

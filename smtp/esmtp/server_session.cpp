@@ -268,6 +268,7 @@ void ServerSession::ehlo(std::string_view args, bool extended) {
   reset_transaction();
   greeted_ = true;
   esmtp_ = extended;
+  helo_ = std::string(domain.substr(0, 255));
   if (!extended) {
     reply(250, "", policy_.hostname);
     return;

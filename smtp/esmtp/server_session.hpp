@@ -96,6 +96,9 @@ class ServerSession {
   bool authenticated() const { return authenticated_; }
   bool in_transaction() const { return in_transaction_; }  // MAIL accepted, not yet ended or reset
   const std::string& sender() const { return sender_; }
+  // The client's HELO/EHLO name (untrusted, syntax-checked only), and whether it said EHLO.
+  const std::string& helo() const { return helo_; }
+  bool esmtp() const { return esmtp_; }
   const std::vector<std::string>& recipients() const { return recipients_; }
 
  private:
@@ -139,6 +142,7 @@ class ServerSession {
   std::vector<Event> events_;
   std::size_t errors_ = 0;
   bool greeted_ = false;        // EHLO/HELO seen since connect or TLS
+  std::string helo_;
   bool esmtp_ = false;
   bool tls_active_ = false;
   bool authenticated_ = false;

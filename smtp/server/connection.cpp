@@ -325,6 +325,8 @@ asio::awaitable<void> Connection::authenticate(Event& event) {
 asio::awaitable<void> Connection::data_begin() {
   message_bytes_ = 0;
   refusal_.reset();
+  info_.helo = session_->helo();
+  info_.esmtp = session_->esmtp();
   sink_ = setup_->sinks->open(info_);
   Envelope envelope{session_->sender(), session_->recipients()};
   refusal_ = co_await sink_->begin(info_, envelope);

@@ -26,6 +26,8 @@ struct SessionInfo {
   std::string tls_protocol;      // "TLSv1.3"
   std::string tls_cipher;        // "TLS_AES_256_GCM_SHA384"
   std::optional<std::string> auth_user;  // AUTH succeeded as this user
+  std::string helo;              // the client's HELO/EHLO name (as sent; for the Received: field)
+  bool esmtp = false;            // it said EHLO
   std::chrono::system_clock::time_point started;
 };
 

@@ -76,4 +76,15 @@ BOOST_AUTO_TEST_CASE(random_digits_are_digits_and_uniform_enough) {
   for (const int count : counts) BOOST_TEST(std::abs(count - 6000) < 600);
 }
 
+BOOST_AUTO_TEST_CASE(identity_keys_are_keyed_and_case_blind) {
+  const SecretBytes a = SecretBytes::random(32);
+  const SecretBytes b = SecretBytes::random(32);
+  const auto k1 = identity_key(a.view(), "010594Y9032");
+  BOOST_TEST((k1 == identity_key(a.view(), "010594y9032")));
+  BOOST_TEST((k1 != identity_key(a.view(), "020516C903K")));
+  BOOST_TEST((k1 != identity_key(b.view(), "010594Y9032")));
+  // Not the plain hash of the code, which anyone could compute over the small code space.
+  BOOST_TEST((k1 != sha256(as_bytes("010594Y9032"))));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,540 @@
+#include "gateway/ingest/ingest.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/sealed_stream.hpp"
+#include "crypto/tokens.hpp"
+#include "gateway/ingest/ids.hpp"
+#include "gateway/ingest/notification.hpp"
+#include "gateway/ingest/plan.hpp"
+#include "gateway/ingest/store_await.hpp"
+#include "gateway/sealed/sealed_content.hpp"
+#include "smtp/mime/message.hpp"
+#include "smtp/trace.hpp"
+
+namespace sinetti::ingest {
+
+using config::ProtectionLevel;
+using store::Chunk;
+using store::CommitBatch;
+using store::MessageCommit;
+using store::MessageMeta;
+
+struct Ingest::Shared {
+  Shared(store::Store& s, const crypto::KeyRing& r, server::WorkerPool& w, const Clock& c, const log::Logger& l,
+         std::function<void()> q, IngestOptions o)
+      : store(s), ring(r), workers(w), clock(c), logger(l), queued(std::move(q)), options(o) {}
+  store::Store& store;
+  const crypto::KeyRing& ring;
+  server::WorkerPool& workers;
+  const Clock& clock;
+  const log::Logger& logger;
+  std::function<void()> queued;
+  IngestOptions options;
+  std::atomic<std::size_t> active{0};
+};
+
+Result<std::shared_ptr<const Snapshot>> make_snapshot(std::shared_ptr<const config::Config> config) {
+  std::vector<config::Diagnostic> errors;
+  auto routing = routing::RoutingTable::compile(config, errors);
+  if (!routing) return make_error(errors.empty() ? "routing does not compile" : errors.front().str());
+  auto templates = i18n::Templates::load(config->notifications.templates_dir);
+  if (!templates) return templates.error();
+  auto s = std::make_shared<Snapshot>();
+  s->config = std::move(config);
+  s->routing = std::move(routing);
+  s->templates = std::move(*templates);
+  return std::shared_ptr<const Snapshot>(std::move(s));
+}
+
+namespace {
+
+smtp::Reply reply_from(int code, const std::string& text) {
+  // Rule texts start with their enhanced status code ("5.1.1 No such recipient here").
+  smtp::Reply r;
+  r.code = code;
+  const auto space = text.find(' ');
+  const std::string first = text.substr(0, space);
+  const bool enhanced = first.size() >= 5 && first[1] == '.' && std::isdigit(static_cast<unsigned char>(first[0])) != 0;
+  r.enhanced = enhanced ? first : (code >= 500 ? "5.0.0" : "4.0.0");
+  r.lines = {enhanced ? (space == std::string::npos ? std::string() : text.substr(space + 1)) : text};
+  return r;
+}
+
+smtp::Reply temporary_failure() { return smtp::Reply{451, "4.3.0", {"Temporary storage problem, try again later"}}; }
+
+store::ProtectionLevel to_store(ProtectionLevel l) {
+  switch (l) {
+    case ProtectionLevel::letter: return store::ProtectionLevel::letter;
+    case ProtectionLevel::sms: return store::ProtectionLevel::sms;
+    case ProtectionLevel::personal: return store::ProtectionLevel::personal;
+  }
+  return store::ProtectionLevel::letter;
+}
+
+store::Timestamp ts(std::chrono::system_clock::time_point t) { return store::to_timestamp(t); }
+
+std::string host_of(const config::Config& c) {
+  std::string h = c.public_host();
+  if (h.starts_with('[')) h = h.substr(1, h.size() - 2);
+  return h;
+}
+
+// One SMTP transaction's sink. Runs on the session's strand; blocking work goes to the worker pool.
+class Sink final : public smtp::MessageSink {
+ public:
+  Sink(std::shared_ptr<Ingest::Shared> shared, std::shared_ptr<const Snapshot> snapshot)
+      : shared_(std::move(shared)), snap_(std::move(snapshot)) {}
+
+  ~Sink() override {
+    if (begun_ && !committed_) discard();
+  }
+
+  asio::awaitable<std::optional<smtp::Reply>> begin(const smtp::SessionInfo& session, const smtp::Envelope& envelope) override {
+    session_ = session;
+    envelope_ = envelope;
+    id_ = new_message_id(shared_->clock);
+    key_.emplace(crypto::DataKey::generate());
+    writer_.emplace(*key_, id_);
+    smtp::TraceInfo trace;
+    trace.helo = session.helo;
+    trace.peer_ip = session.peer.address().to_string();
+    trace.by_host = session.hostname;
+    trace.esmtp = session.esmtp;
+    trace.tls = session.tls;
+    trace.authenticated = session.auth_user.has_value();
+    trace.tls_protocol = session.tls_protocol;
+    trace.tls_cipher = session.tls_cipher;
+    trace.id = id_;
+    if (envelope.recipients.size() == 1) trace.for_recipient = envelope.recipients.front();
+    trace.when = shared_->clock.now();
+    co_await take(smtp::received_field(trace));
+    co_return std::nullopt;
+  }
+
+  asio::awaitable<void> data(std::string_view piece) override { co_await take(piece); }
+
+  asio::awaitable<smtp::Reply> end() override {
+    ++shared_->active;
+    struct Done {
+      std::atomic<std::size_t>& n;
+      ~Done() { --n; }
+    } done{shared_->active};
+    try {
+      co_return co_await finish();
+    } catch (const std::exception& e) {
+      shared_->logger.error("ingest_failed", {{"id", id_}, {"error", e.what()}});
+      co_return temporary_failure();
+    }
+  }
+
+  void abort() noexcept override {
+    if (begun_ && !committed_) discard();
+    begun_ = false;
+  }
+
+ private:
+  // Seals more of the message; keeps the plaintext while the message is small.
+  asio::awaitable<void> take(std::string_view bytes) {
+    if (failed_) co_return;
+    writer_->update(bytes, pending_);
+    if (!big_) {
+      if (plain_.size() + bytes.size() <= shared_->options.memory_limit) {
+        plain_.append(bytes);
+      } else {
+        big_ = true;
+        crypto::secure_wipe(plain_);
+        plain_ = std::string();
+      }
+    }
+    if (big_) co_await flush(false);
+  }
+
+  std::size_t pending_bytes() const {
+    std::size_t n = 0;
+    for (const auto& p : pending_) n += p.size();
+    return n;
+  }
+
+  // Large messages: sealed pieces go to the store as they accumulate (not durable until commit).
+  asio::awaitable<void> flush(bool all) {
+    if (failed_ || pending_.empty() || (!all && pending_bytes() < shared_->options.flush_bytes)) co_return;
+    auto& store = shared_->store;
+    if (!begun_) {
+      MessageMeta meta;
+      meta.id = id_;
+      meta.kind = store::MessageKind::spool;
+      meta.sender = envelope_.sender;
+      meta.recipients = envelope_.recipients;
+      begun_ = true;
+      auto r = co_await await_store<std::monostate>([&](auto d) { store.begin_message_async(std::move(meta), d); });
+      if (!r) {
+        fail(r.error());
+        co_return;
+      }
+    }
+    std::vector<Chunk> pieces;
+    pieces.swap(pending_);
+    streamed_ += pieces.size();
+    auto r = co_await await_store<std::monostate>([&](auto d) { store.append_chunks_async(id_, std::move(pieces), d); });
+    if (!r) fail(r.error());
+  }
+
+  void fail(const Error& e) {
+    if (!failed_) shared_->logger.error("ingest_store_failed", {{"id", id_}, {"error", e.message}});
+    failed_ = true;
+    pending_.clear();
+  }
+
+  void discard() {
+    begun_ = false;
+    auto logger = &shared_->logger;
+    shared_->store.abort_async(id_, [logger, id = id_](store::Status s) {
+      if (!s) logger->warning("ingest_abort_failed", {{"id", id}, {"error", s.error().message}});
+    });
+  }
+
+  asio::awaitable<smtp::Reply> finish() {
+    writer_->finish(pending_);
+    if (big_) co_await flush(true);
+    if (failed_) co_return temporary_failure();
+    const std::uint64_t size = writer_->plaintext_size();
+
+    // Parse and classify off the I/O threads.
+    const config::ListenerRole role = session_.role;
+    struct Classified {
+      Result<mime::Message> message = make_error("not parsed");
+      routing::Routed routed;
+    };
+    auto classified = co_await shared_->workers.run_blocking([this, role]() {
+      Classified c;
+      if (big_) {
+        auto reader = sealed::ContentReader::open(shared_->store, id_, *key_, writer_->plaintext_size());
+        if (!reader) {
+          c.message = reader.error();
+          return c;
+        }
+        c.message = mime::read_message_source(*reader);
+      } else {
+        c.message = mime::read_message(plain_);
+      }
+      if (c.message) {
+        routing::Envelope env{envelope_.sender, envelope_.recipients, session_.listener, role};
+        c.routed = snap_->routing->route(env, *c.message);
+      }
+      return c;
+    });
+    if (!classified.message) {
+      // The storage read failing is ours; a message GMime cannot read at all is the sender's.
+      const std::string& why = classified.message.error().message;
+      shared_->logger.info("message_refused", {{"id", id_}, {"reason", "unreadable"}, {"detail", why}});
+      abort();
+      if (why.starts_with("cannot read the message")) co_return temporary_failure();
+      co_return smtp::Reply{554, "5.6.0", {"Message cannot be read: " + why}};
+    }
+    const Plan plan = make_plan(classified.routed);
+    if (!plan.accepts()) {
+      shared_->logger.info("message_refused", {{"id", id_}, {"listener", session_.listener}, {"code", plan.reply_code()}});
+      abort();
+      co_return reply_from(plan.reply_code(), plan.reply_text());
+    }
+
+    auto batch = co_await shared_->workers.run_blocking([&]() { return build(plan, *classified.message, classified.routed, size); });
+    if (!batch) {
+      shared_->logger.error("ingest_failed", {{"id", id_}, {"error", batch.error().message}});
+      abort();
+      co_return temporary_failure();
+    }
+    const std::size_t queued = batch->queue.size();
+    auto committed = co_await await_store<std::monostate>([&](auto d) { shared_->store.commit_async(std::move(*batch), d); });
+    if (!committed) {
+      shared_->logger.error("ingest_store_failed", {{"id", id_}, {"error", committed.error().message}});
+      abort();
+      co_return temporary_failure();
+    }
+    committed_ = true;
+    shared_->logger.info("message_accepted", {{"id", id_},
+                                              {"listener", session_.listener},
+                                              {"session", session_.id},
+                                              {"size", size},
+                                              {"protected", plan.protects.size()},
+                                              {"forwarded", plan.forwards.size()},
+                                              {"refused", plan.refused.size()},
+                                              {"queued", queued}});
+    if (queued > 0 && shared_->queued) shared_->queued();
+    co_return smtp::Reply{250, "2.0.0", {"Ok: queued as " + id_}};
+  }
+
+  // Everything the commit makes durable. Runs on the worker pool.
+  Result<CommitBatch> build(const Plan& plan, const mime::Message& message, const routing::Routed& routed, std::uint64_t size) {
+    const config::Config& cfg = *snap_->config;
+    const auto now = shared_->clock.now();
+    const crypto::KeyRing& ring = shared_->ring;
+    CommitBatch batch;
+    nlohmann::json received = {{"listener", session_.listener},
+                               {"session", session_.id},
+                               {"size", size},
+                               {"recipients", envelope_.recipients.size()}};
+    if (session_.auth_user) received["user"] = *session_.auth_user;
+    nlohmann::json findings = nlohmann::json::array();
+    for (const auto& f : routed.findings) findings.push_back({{"detector", f.detector}, {"where", f.where}});
+    received["findings"] = findings;
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& d : routed.decisions) rules.push_back(d.rule ? d.rule->name : std::string("-"));
+    received["rules"] = rules;
+    batch.audit.push_back({"message.received", id_, "smtp:" + session_.listener, "accepted", received.dump()});
+
+    // The spooled content is used by the first copy; any further copy is sealed again.
+    bool spool_used = false;
+    auto content_for = [&](const std::string& id, const crypto::DataKey& key) -> Result<std::vector<Chunk>> {
+      if (!plain_.empty() || !big_) return sealed::seal_pieces(key, id, plain_);
+      auto reader = sealed::ContentReader::open(shared_->store, id_, *key_, writer_->plaintext_size());
+      if (!reader) return reader.error();
+      sealed::ContentWriter w(key, id);
+      std::vector<Chunk> out;
+      for (;;) {
+        auto c = (*reader)->next();
+        if (!c) return c.error();
+        if (c->empty()) break;
+        w.update(*c, out);
+      }
+      w.finish(out);
+      return out;
+    };
+    auto add_message = [&](MessageMeta meta, bool use_spool) -> Result<std::monostate> {
+      MessageCommit mc;
+      mc.id = meta.id;
+      mc.size = size;
+      if (use_spool) {
+        mc.chunks = std::move(pending_);
+        pending_.clear();
+        meta.wrapped_key = ring.wrap(*key_, meta.id);
+      } else {
+        auto key = crypto::DataKey::generate();
+        auto pieces = content_for(meta.id, key);
+        if (!pieces) return pieces.error();
+        mc.chunks = std::move(*pieces);
+        meta.wrapped_key = ring.wrap(key, meta.id);
+      }
+      meta.kek_id = ring.active_kek();
+      meta.size = size;
+      mc.meta = std::move(meta);
+      batch.messages.push_back(std::move(mc));
+      return std::monostate{};
+    };
+    auto add_small = [&](MessageMeta meta, const std::string& content) {
+      auto key = crypto::DataKey::generate();
+      MessageCommit mc;
+      mc.id = meta.id;
+      mc.size = content.size();
+      mc.chunks = sealed::seal_pieces(key, meta.id, content);
+      meta.wrapped_key = ring.wrap(key, meta.id);
+      meta.kek_id = ring.active_kek();
+      meta.size = content.size();
+      mc.meta = std::move(meta);
+      batch.messages.push_back(std::move(mc));
+    };
+
+    const config::Language language = plan.language.value_or(cfg.instance.default_language);
+    const auto link_expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.unlock.link_ttl);
+    const auto message_expires =
+        now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.retention.protected_messages);
+    const auto transient_expires =
+        now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.delivery.lifetime + std::chrono::hours(24));
+    std::optional<crypto::Sha256Digest> identity;
+    if (routed.marks.identity_code) {
+      auto secret = ring.server_secret("identity");
+      if (!secret) return secret.error();
+      identity = crypto::identity_key(*secret, *routed.marks.identity_code);
+    }
+    const std::string subject = routed.marks.subject_tag ? routed.marks.subject : message.subject;
+
+    for (const ProtectedCopy& copy : plan.protects) {
+      const std::string id = spool_used ? new_message_id(shared_->clock) : id_;
+      const bool use_spool = !spool_used;
+      spool_used = true;
+      MessageMeta meta;
+      meta.id = id;
+      meta.kind = store::MessageKind::protected_message;
+      meta.protection = to_store(copy.level);
+      meta.sender = envelope_.sender;
+      for (const auto& r : copy.recipients) meta.recipients.push_back(r.address);
+      meta.team_id = copy.team ? copy.team->id : std::string();
+      meta.thread_id = copy.team ? id : std::string();
+      meta.language = config::to_string(language);
+      meta.expires = ts(message_expires);
+      switch (copy.level) {
+        case ProtectionLevel::sms: {
+          meta.unlock.kind = store::UnlockKind::phone;
+          // The phone number is sealed under the message's own key, bound to its use.
+          const crypto::DataKey& k = *key_;
+          if (use_spool) {
+            meta.unlock.sealed_phone = crypto::seal_message(k, id + ".phone", crypto::as_bytes(*copy.phone));
+          }
+          break;
+        }
+        case ProtectionLevel::personal:
+          meta.unlock.kind = store::UnlockKind::identity;
+          if (identity) meta.unlock.identity_hash.assign(identity->begin(), identity->end());
+          break;
+        case ProtectionLevel::letter:
+          meta.unlock.kind = store::UnlockKind::device;
+          break;
+      }
+      if (copy.level == ProtectionLevel::sms && !use_spool) {
+        // A further copy has its own key; its phone is sealed under that key in add_message's place.
+        // Seal the copy first, then the phone under the copy's key.
+        auto key = crypto::DataKey::generate();
+        auto pieces = content_for(id, key);
+        if (!pieces) return pieces.error();
+        meta.unlock.sealed_phone = crypto::seal_message(key, id + ".phone", crypto::as_bytes(*copy.phone));
+        meta.wrapped_key = ring.wrap(key, id);
+        meta.kek_id = ring.active_kek();
+        meta.size = size;
+        MessageCommit mc{id, std::move(meta), std::move(*pieces), size};
+        batch.messages.push_back(std::move(mc));
+      } else {
+        if (auto added = add_message(std::move(meta), use_spool); !added) return added.error();
+      }
+      nlohmann::json stored = {{"level", config::to_string(copy.level)}, {"recipients", copy.recipients.size()}};
+      if (copy.team) stored["team"] = copy.team->id;
+      if (id != id_) stored["copy_of"] = id_;
+      batch.audit.push_back({"message.stored", id, "smtp:" + session_.listener, "ok", stored.dump()});
+
+      // One read link and one notification per recipient (a team: its mailbox, once).
+      std::uint32_t index = 0;
+      for (const auto& r : copy.recipients) {
+        const std::string token = crypto::generate_token();
+        store::ReadToken t;
+        const auto h = crypto::token_hash(token);
+        std::copy(h.begin(), h.end(), t.token_hash.begin());
+        t.message_id = id;
+        t.recipient = copy.team ? copy.team->mailbox : r.address;
+        t.recipient_index = index;
+        t.purpose = store::TokenPurpose::read;
+        t.expires = ts(link_expires);
+        batch.tokens.push_back(t);
+
+        std::string reply_to;
+        if (copy.team) {
+          const std::string reply_token = crypto::generate_token();
+          store::ReadToken rt = t;
+          const auto rh = crypto::token_hash(reply_token);
+          std::copy(rh.begin(), rh.end(), rt.token_hash.begin());
+          rt.purpose = store::TokenPurpose::reply;
+          batch.tokens.push_back(rt);
+          reply_to = "reply+" + reply_token + "@" + cfg.reply_domain();
+        }
+        const std::string notification_id = new_message_id(shared_->clock);
+        NotificationRequest n;
+        n.config = &cfg;
+        n.templates = snap_->templates.get();
+        n.language = copy.team ? cfg.instance.default_language : language;
+        n.to = t.recipient;
+        n.team = copy.team;
+        n.for_team = copy.team != nullptr;
+        n.token = token;
+        n.message_ref = id;
+        n.level = copy.level;
+        n.phone = copy.phone;
+        n.original_subject = subject;
+        n.sender = envelope_.sender;
+        n.expires = link_expires;
+        n.now = now;
+        n.message_id = notification_id + "@" + host_of(cfg);
+        n.reply_to = reply_to;
+        auto mail = compose_notification(n);
+        if (!mail) return mail.error();
+        MessageMeta nm;
+        nm.id = notification_id;
+        nm.kind = store::MessageKind::notification;
+        nm.sender = envelope_.sender;
+        nm.recipients = {t.recipient};
+        nm.thread_id = meta.thread_id;
+        nm.language = config::to_string(n.language);
+        nm.expires = ts(transient_expires);
+        add_small(std::move(nm), *mail);
+        store::QueueEntry q;
+        q.message_id = notification_id;
+        q.sender = envelope_.sender;
+        q.recipient = t.recipient;
+        q.kind = store::DeliveryKind::notification;
+        batch.queue.push_back(q);
+        batch.audit.push_back({"notification.queued", id, "smtp:" + session_.listener, "ok",
+                               nlohmann::json{{"notification", notification_id}, {"recipient_index", index}}.dump()});
+        ++index;
+      }
+    }
+
+    if (!plan.forwards.empty()) {
+      const std::string id = spool_used ? new_message_id(shared_->clock) : id_;
+      const bool use_spool = !spool_used;
+      spool_used = true;
+      MessageMeta meta;
+      meta.id = id;
+      meta.kind = store::MessageKind::spool;
+      meta.sender = envelope_.sender;
+      for (const auto& f : plan.forwards) meta.recipients.push_back(f.team->mailbox);
+      meta.expires = ts(transient_expires);
+      if (auto added = add_message(std::move(meta), use_spool); !added) return added.error();
+      for (const auto& f : plan.forwards) {
+        store::QueueEntry q;
+        q.message_id = id;
+        q.sender = envelope_.sender;
+        q.recipient = f.team->mailbox;
+        q.kind = store::DeliveryKind::forward;
+        batch.queue.push_back(q);
+        batch.audit.push_back({"message.forwarded", id, "smtp:" + session_.listener, "queued",
+                               nlohmann::json{{"team", f.team->id}, {"recipients", f.recipients.size()}}.dump()});
+      }
+    }
+    return batch;
+  }
+
+  std::shared_ptr<Ingest::Shared> shared_;
+  std::shared_ptr<const Snapshot> snap_;
+  smtp::SessionInfo session_;
+  smtp::Envelope envelope_;
+  std::string id_;
+  std::optional<crypto::DataKey> key_;
+  std::optional<sealed::ContentWriter> writer_;
+  std::vector<Chunk> pending_;  // sealed pieces not yet in the store
+  std::size_t streamed_ = 0;    // pieces already appended
+  std::string plain_;           // the message while it is small
+  bool big_ = false;
+  bool begun_ = false;          // begin_message done: abort must clean up
+  bool committed_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+Ingest::Ingest(std::shared_ptr<const Snapshot> snapshot, store::Store& store, const crypto::KeyRing& ring,
+               server::WorkerPool& workers, const Clock& clock, const log::Logger& logger, std::function<void()> queued,
+               IngestOptions options)
+    : shared_(std::make_shared<Shared>(store, ring, workers, clock, logger, std::move(queued), options)),
+      snapshot_(std::move(snapshot)) {}
+
+Ingest::~Ingest() = default;
+
+std::unique_ptr<smtp::MessageSink> Ingest::open(const smtp::SessionInfo&) {
+  return std::make_unique<Sink>(shared_, snapshot_.load());
+}
+
+void Ingest::reconfigure(const std::shared_ptr<const config::Config>& config) {
+  auto s = make_snapshot(config);
+  if (!s) {
+    shared_->logger.error("ingest_reload_failed", {{"error", s.error().message}});
+    return;
+  }
+  snapshot_.store(std::move(*s));
+}
+
+std::size_t Ingest::active() const { return shared_->active.load(); }
+
+}  // namespace sinetti::ingest
