@@ -259,6 +259,11 @@ struct SmsHttp {
   std::vector<int> retry_on;        // status codes worth a retry (429, 5xx)
   std::uint32_t max_retries = 0;
   Duration timeout{};
+  // Where `url`, `body` and `message_id` were written, for errors found when the driver is built
+  // (sms::validate).
+  Location url_where;
+  Location body_where;
+  Location message_id_where;
 };
 
 struct Sms {
@@ -267,6 +272,9 @@ struct Sms {
   std::optional<SmsHttp> http;
   std::string sender;
   std::string default_country;  // digits, e.g. "358"
+  // The PIN message per language, with placeholders {{pin}}, {{minutes}}, {{organisation}}; every
+  // language is present (built-in defaults fill what the operator leaves out). Never message content.
+  std::map<Language, std::string> text;
 };
 
 enum class ProviderKind { citizen, staff };

@@ -405,8 +405,18 @@ void MapReader::secret(std::string_view key, std::optional<Secret>& out, Doc doc
 }
 
 void MapReader::translations(std::string_view key, std::map<Language, std::string>& out, Doc doc) {
+  translations(key, out, {}, doc);
+}
+
+void MapReader::translations(std::string_view key, std::map<Language, std::string>& out,
+                             const std::map<Language, std::string>& defaults, Doc doc) {
   out.clear();
-  auto node = take(key, "text per language", "", "keys fi, sv, en", doc);
+  std::string default_text;
+  for (const auto& [language, text] : defaults) {
+    default_text += (default_text.empty() ? "" : "; ") + std::string(to_string(language)) + ": \"" + text + "\"";
+  }
+  auto node = take(key, "text per language", default_text, "keys fi, sv, en", doc);
+  for (const auto& [language, text] : defaults) out[language] = text;
   if (!node) return;
   if (node->IsScalar()) {  // one text for every language
     for (Language l : {Language::fi, Language::sv, Language::en}) out[l] = node->Scalar();

@@ -108,6 +108,9 @@ class MapReader {
   void secret(std::string_view key, std::optional<Secret>& out, Doc doc);
   // A mapping of language code → text.
   void translations(std::string_view key, std::map<Language, std::string>& out, Doc doc);
+  // The same, with a built-in text for every language the operator leaves out.
+  void translations(std::string_view key, std::map<Language, std::string>& out,
+                    const std::map<Language, std::string>& defaults, Doc doc);
 
   template <typename E>
   void enumeration(std::string_view key, E& out, std::optional<E> def, Choices<E> choices, Doc doc);

@@ -2,8 +2,11 @@
 // Reading and the generated reference (`sinetti config-reference`, README) both run these functions.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "config/reader.hpp"
 #include "config/schema.hpp"
+#include "sinetti/placeholders.hpp"
 
 namespace sinetti::config::detail {
 
@@ -197,6 +200,46 @@ void read_unlock(MapReader& r, Unlock& u) {
   });
 }
 
+const std::map<Language, std::string>& default_pin_texts() {
+  static const std::map<Language, std::string> texts{
+      {Language::fi, "{{organisation}}: Turvaposti-tunnuslukusi on {{pin}}. Se on voimassa {{minutes}} minuuttia. "
+                     "Älä kerro sitä kenellekään."},
+      {Language::sv, "{{organisation}}: Din kod för säker post är {{pin}}. Den gäller i {{minutes}} minuter. "
+                     "Berätta den inte för någon."},
+      {Language::en, "{{organisation}}: Your secure mail code is {{pin}}. It is valid for {{minutes}} minutes. "
+                     "Do not share it with anyone."},
+  };
+  return texts;
+}
+
+// A PIN text: known placeholders only, {{pin}} present, short enough for a couple of SMS segments.
+void check_pin_text(MapReader& r, const std::string& field, const std::string& text) {
+  constexpr std::size_t max_characters = 320;  // two concatenated GSM-7 segments are 306 characters
+  const Location where = r.location("text");
+  auto parts = split_placeholders(text);
+  if (!parts) {
+    r.context().error(where, field + ": " + parts.error().message);
+    return;
+  }
+  bool has_pin = false;
+  for (const auto& part : *parts) {
+    if (!part.placeholder) continue;
+    if (part.text == "pin") {
+      has_pin = true;
+    } else if (part.text != "minutes" && part.text != "organisation") {
+      r.context().error(where, field + ": unknown placeholder {{" + std::string(part.text) +
+                                   "}} (use {{pin}}, {{minutes}}, {{organisation}})");
+    }
+  }
+  if (!has_pin) r.context().error(where, field + ": the text must contain {{pin}}");
+  const auto characters = std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // UTF-8 lead bytes
+  });
+  if (static_cast<std::size_t>(characters) > max_characters) {
+    r.context().error(where, field + ": longer than " + std::to_string(max_characters) + " characters");
+  }
+}
+
 void read_sms(MapReader& r, Sms& s) {
   r.enumeration<SmsDriver>("driver", s.driver, SmsDriver::file, {{"file", SmsDriver::file}, {"http", SmsDriver::http}},
                            {"file writes JSON lines (development); http calls a provider."});
@@ -237,7 +280,12 @@ void read_sms(MapReader& r, Sms& s) {
     h.enumeration<HttpBodyFormat>("format", http.format, HttpBodyFormat::json,
                                   {{"json", HttpBodyFormat::json}, {"form", HttpBodyFormat::form}},
                                   {"Request body encoding."});
-    if (auto body = h.raw("body", "mapping", {"Request body with placeholders {{to_e164}}, {{to_digits}}, {{text}}, {{ref}}, {{sender}}.", true})) {
+    if (auto body = h.raw("body", "mapping",
+                          {"Request body with placeholders {{to_e164}} (+358401234567), {{to_digits}} (358401234567), "
+                           "{{text}}, {{ref}} (our reference), {{sender}}, inside string values. json: a value that is "
+                           "exactly \"{{to_digits}}\" is sent as a JSON number; form: the top-level keys become "
+                           "the form fields.",
+                           true})) {
       if (!body->IsMap()) {
         h.context().error(body->Mark(), h.path() + ".body: expected a mapping");
       } else {
@@ -247,13 +295,31 @@ void read_sms(MapReader& r, Sms& s) {
     h.int_list("success", http.success, {200, 201, 202}, 200, 299, {"Status codes meaning accepted."});
     h.string("message_id", http.message_id_pointer, "", {"JSON pointer (RFC 6901) to the provider's message id in the reply."});
     h.int_list("retry_on", http.retry_on, {429, 500, 502, 503, 504}, 400, 599, {"Status codes worth a retry (never other 4xx)."});
-    h.uint("max_retries", http.max_retries, 3, 0, 10, {"Retries after the first attempt."});
+    h.uint("max_retries", http.max_retries, 3, 0, 10,
+           {"Retries after the first attempt, with backoff 0.5s, 1s, 2s, ... up to 8s; a reply's Retry-After "
+            "is waited instead when longer (more than 30s: no retry)."});
     h.duration("timeout", http.timeout, 10s, 1s, 2min, {"Time limit per request."});
+    http.url_where = h.location("url");
+    http.body_where = h.location("body");
+    http.message_id_where = h.location("message_id");
     if (!h.describing()) check_url(h.context(), h.location("url"), h.path() + ".url", http.url);
   });
   r.string("sender", s.sender, "Sinetti", {"Sender name shown on the phone (at most 11 letters or digits)."});
   r.string("default_country", s.default_country, "358", {"Country code for numbers written without one."});
+  r.translations("text", s.text, default_pin_texts(),
+                 {"The PIN message per language (a language left out keeps its built-in text), with "
+                  "placeholders {{pin}} (required), {{minutes}} (validity) and {{organisation}} "
+                  "(instance.name). Never put message content here; 160 GSM characters fit one SMS."});
   if (r.describing()) return;
+  // One report per distinct text: `text: "..."` for every language is one mistake, not three.
+  for (const auto& [language, text] : s.text) {
+    const bool shared = std::all_of(s.text.begin(), s.text.end(), [&](const auto& other) { return other.second == text; });
+    if (shared) {
+      check_pin_text(r, r.path() + ".text", text);
+      break;
+    }
+    check_pin_text(r, r.path() + ".text." + to_string(language), text);
+  }
   if (s.driver == SmsDriver::http && !has_http) {
     r.context().error(r.location("driver"), "sms: driver http needs an 'http' section");
   }

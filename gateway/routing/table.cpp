@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sms/http_sender.hpp"
 #include "sms/phone.hpp"
 
 namespace sinetti::routing {
@@ -384,7 +385,17 @@ CompiledConfig load_and_compile(const std::filesystem::path& path, const config:
   out.errors = std::move(loaded.errors);
   if (!loaded.config) return out;
   out.routing = RoutingTable::compile(loaded.config, out.errors);
-  if (out.routing) out.config = std::move(loaded.config);
+  // The SMS provider settings only the driver can judge (body template, message id pointer), so
+  // check-config, start-up and reload refuse what make_sms_sender would refuse.
+  bool sms_ok = true;
+  if (loaded.config->sms.driver == config::SmsDriver::http && loaded.config->sms.http) {
+    for (auto& e : sms::validate(*loaded.config->sms.http)) {
+      out.errors.push_back(std::move(e));
+      sms_ok = false;
+    }
+  }
+  if (out.routing && sms_ok) out.config = std::move(loaded.config);
+  if (!out.config) out.routing.reset();
   return out;
 }
 

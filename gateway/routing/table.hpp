@@ -81,8 +81,8 @@ class RoutingTable {
   std::shared_ptr<const Compiled> compiled_;
 };
 
-// A configuration file loaded, validated and its routing compiled: what check-config checks and what
-// serve runs. Errors come from both steps, sorted by position.
+// A configuration file loaded, validated (the SMS provider settings by sms::validate too) and its
+// routing compiled: what check-config checks and what serve runs. Errors come from every step.
 struct CompiledConfig {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const RoutingTable> routing;

@@ -19,6 +19,18 @@ def sinetti(*args, cwd=None):
     return subprocess.run([BIN, *args], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
+def reroot(text, root):
+    """The example's /etc/sinetti/... paths moved under `root`, each made a real file (0640)."""
+    def replace(match):
+        path = pathlib.Path(root + match.group(0))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n")  # every /etc/sinetti path in the examples is a file
+        path.chmod(0o640)
+        return str(path)
+    return "\n".join(line if line.lstrip().startswith("#") else re.sub(r"/etc/sinetti/[\w./-]+", replace, line)
+                     for line in text.splitlines())
+
+
 class CheckConfig(unittest.TestCase):
     def test_dev_example_passes_with_file_checks(self):
         with tempfile.TemporaryDirectory() as cwd:  # fresh: the self-signed files do not exist yet
@@ -27,11 +39,52 @@ class CheckConfig(unittest.TestCase):
         self.assertIn("ok (2 listeners, 2 teams, 4 rules)", r.stdout)
 
     def test_every_example_passes_without_file_checks(self):
-        examples = sorted(EXAMPLES.glob("*.yaml"))
-        self.assertGreaterEqual(len(examples), 2)
+        examples = sorted(p for p in EXAMPLES.iterdir() if p.is_file())
+        names = {p.name for p in examples}
+        self.assertTrue({"dev.yaml", "production.yaml", "sms-gatewayapi.yaml", "sms-46elks.yaml",
+                         "sms-twilio.yaml"} <= names, names)
         for example in examples:
+            self.assertEqual(example.suffix, ".yaml", f"{example}: every file in config/examples is a configuration")
             r = sinetti("check-config", "--skip-file-checks", "--config", str(example))
             self.assertEqual(r.returncode, 0, f"{example}: {r.stderr}")
+            self.assertIn(": ok (", r.stdout)
+
+    def test_every_example_passes_when_its_files_exist(self):
+        for example in sorted(EXAMPLES.glob("*.yaml")):
+            with self.subTest(example=example.name), tempfile.TemporaryDirectory() as root:
+                cfg = pathlib.Path(root) / example.name
+                cfg.write_text(reroot(example.read_text(), root))
+                r = sinetti("check-config", "--config", str(cfg), cwd=root)
+                self.assertEqual(r.returncode, 0, f"{example}: {r.stderr}")
+
+    def test_bad_sms_provider_template_is_reported_with_position(self):
+        text = (EXAMPLES / "sms-gatewayapi.yaml").read_text()
+        self.assertIn('msisdn: "{{to_digits}}"', text)
+        text = text.replace('msisdn: "{{to_digits}}"', 'msisdn: "{{to_digit}}"').replace("message_id: /ids/0", "message_id: ids/0")
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(text)
+        try:
+            r = sinetti("check-config", "--skip-file-checks", "--config", f.name)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 1)
+        name = re.escape(f.name)
+        self.assertRegex(r.stderr, name + r":\d+:\d+: sms\.http\.body\.recipients\[0\]\.msisdn: unknown placeholder \{\{to_digit\}\}")
+        self.assertRegex(r.stderr, name + r":\d+:\d+: sms\.http\.message_id: 'ids/0' is not a JSON pointer")
+
+    def test_bad_pin_text_is_reported_with_position(self):
+        text = (EXAMPLES / "sms-46elks.yaml").read_text()
+        self.assertIn("tunnuslukusi on {{pin}}", text)
+        text = text.replace("tunnuslukusi on {{pin}}", "tunnuslukusi on {{koodi}}")
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(text)
+        try:
+            r = sinetti("check-config", "--skip-file-checks", "--config", f.name)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, re.escape(f.name) + r":\d+:\d+: sms\.text\.fi: unknown placeholder \{\{koodi\}\}")
+        self.assertIn("sms.text.fi: the text must contain {{pin}}", r.stderr)
 
     def test_production_example_names_its_missing_files(self):
         r = sinetti("check-config", "--config", str(EXAMPLES / "production.yaml"))
@@ -41,19 +94,10 @@ class CheckConfig(unittest.TestCase):
         self.assertRegex(r.stderr, prod + r":\d+:\d+: cannot read /etc/sinetti/secrets/relay.password")
 
     def test_production_example_passes_when_its_files_exist(self):
-        # Re-root the production example's absolute paths into a temporary tree holding real files.
         text = (EXAMPLES / "production.yaml").read_text()
         with tempfile.TemporaryDirectory() as root:
-            def reroot(match):
-                path = pathlib.Path(root + match.group(0))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text("x\n")  # every /etc/sinetti path in the example is a file
-                path.chmod(0o640)
-                return str(path)
-            text = "\n".join(line if line.lstrip().startswith("#") else re.sub(r"/etc/sinetti/[\w./-]+", reroot, line)
-                             for line in text.splitlines())
             cfg = pathlib.Path(root) / "sinetti.yaml"
-            cfg.write_text(text)
+            cfg.write_text(reroot(text, root))
             r = sinetti("check-config", "--config", str(cfg))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("ok (2 listeners, 3 teams, 6 rules)", r.stdout)

@@ -1,5 +1,5 @@
-// Fuzz target: configuration loading and routing compilation on arbitrary YAML text (config/,
-// gateway/routing/). Operators' files are trusted-ish, but a crash in check-config is still a bug.
+// Fuzz target: configuration loading, routing compilation and the SMS driver's checks on arbitrary
+// YAML text (config/, gateway/routing/, sms/) — what check-config runs. Operators' files are trusted-ish, but a crash in check-config is still a bug.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "gateway/routing/table.hpp"
+#include "sms/http_sender.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -14,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (loaded.config) {
     std::vector<sinetti::config::Diagnostic> errors;
     (void)sinetti::routing::RoutingTable::compile(loaded.config, errors);
+    if (loaded.config->sms.http) (void)sinetti::sms::validate(*loaded.config->sms.http);
   }
   return 0;
 }

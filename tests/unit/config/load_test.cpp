@@ -264,11 +264,38 @@ BOOST_AUTO_TEST_CASE(notification_addresses) {
   expect_error(base + "notifications:\n  reply_domain: \"bad domain\"\n", 26, 17, "is not a domain name");
 }
 
+BOOST_AUTO_TEST_CASE(sms_text_defaults_and_checks) {
+  const auto defaults = load(base);
+  BOOST_REQUIRE(defaults.config);
+  const auto& text = defaults.config->sms.text;
+  BOOST_TEST(text.size() == 3u);
+  for (const auto& [language, t] : text) BOOST_TEST(t.find("{{pin}}") != std::string::npos, to_string(language));
+  BOOST_TEST(text.at(Language::fi).find("Turvaposti-tunnuslukusi on {{pin}}") != std::string::npos);
+
+  const auto custom = load(base + "sms:\n  text:\n    sv: \"Kod {{pin}}, {{minutes}} min, {{organisation}}\"\n");
+  BOOST_REQUIRE(custom.config);
+  BOOST_TEST(custom.config->sms.text.at(Language::sv) == "Kod {{pin}}, {{minutes}} min, {{organisation}}");
+  BOOST_TEST(custom.config->sms.text.at(Language::fi) == text.at(Language::fi));
+
+  expect_error(base + "sms:\n  text:\n    fi: \"Koodi {{pin}} {{viesti}}\"\n", 27, 5,
+               "sms.text.fi: unknown placeholder {{viesti}} (use {{pin}}, {{minutes}}, {{organisation}})");
+  expect_error(base + "sms:\n  text:\n    en: \"No code at all\"\n", 27, 5, "sms.text.en: the text must contain {{pin}}");
+  expect_error(base + "sms:\n  text:\n    en: \"Code {{pin\"\n", 27, 5, "sms.text.en: '{{' without a closing '}}'");
+  expect_error(base + "sms:\n  text: \"{{pin}} " + std::string(320, 'x') + "\"\n", 26, 9,
+               "sms.text: longer than 320 characters");
+  BOOST_TEST(load(base + "sms:\n  text: \"no code\"\n").errors.size() == 1u);  // one text, one report
+  expect_error(base + "sms:\n  text:\n    de: \"{{pin}}\"\n", 27, 5, "unknown key 'sms.text.de'");
+  // 320 characters of Finnish are fine even though they are more bytes.
+  std::string finnish;
+  for (int i = 0; i < 156; ++i) finnish += "ä";
+  BOOST_TEST(load(base + "sms:\n  text: \"{{pin}} " + finnish + "\"\n").config != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(reference_lists_every_section) {
   const std::string ref = reference_markdown();
   for (const char* key : {"`instance.public_url`", "`listeners[].max_message_size`", "`portal.session_idle`",
                           "`storage.postgresql.dsn_file`", "`delivery.relay.tls`", "`teams[].staff_group`",
-                          "`routing.rules[].when`", "`unlock.pin.max_failures`", "`sms.http.retry_on`",
+                          "`routing.rules[].when`", "`unlock.pin.max_failures`", "`sms.http.retry_on`", "`sms.text`",
                           "`oidc.providers[].identity_claim`", "`retention.audit_log`", "`admin.address`", "`keys.dir`", "`notifications.include_subject`",
                           "| `detector` |"}) {
     BOOST_TEST(ref.find(key) != std::string::npos, key);
