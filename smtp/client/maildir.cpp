@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -120,6 +121,17 @@ asio::awaitable<DeliveryResult> MaildirTransport::deliver_on_strand(const Envelo
   DeliveryResult result;
   result.remote = dir_.string();
   result.tls = "none";
+  // The addresses go into header lines: a line break would add headers of its own.
+  auto has_control = [](const std::string& a) {
+    return std::any_of(a.begin(), a.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  };
+  if (has_control(envelope.sender) ||
+      std::any_of(envelope.recipients.begin(), envelope.recipients.end(), has_control)) {
+    for (const auto& r : envelope.recipients) {
+      result.recipients.push_back(RecipientOutcome{r, Outcome::failed, "5.1.3", 0, "bad address syntax"});
+    }
+    co_return result;
+  }
   const std::string name = unique_name(clock_);
   const fs::path tmp = dir_ / "tmp" / name;
   const fs::path final_path = dir_ / "new" / name;

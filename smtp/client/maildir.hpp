@@ -3,7 +3,8 @@
 // new/ and fsyncs new/ before reporting it delivered (the Maildir convention, cr.yp.to/proto/
 // maildir.html); creates PATH and its tmp/, new/, cur/ (0700) when missing. The body is streamed,
 // never held whole. Prepends Return-Path and one Delivered-To per recipient, as a local delivery
-// agent does; the message bytes follow unchanged (line ends as given). One file for all recipients.
+// agent does; the message bytes follow unchanged (line ends as given). One file for all recipients;
+// an address with a line break or control character fails (5.1.3) rather than reach a header.
 #pragma once
 
 #include <filesystem>

@@ -143,6 +143,18 @@ BOOST_AUTO_TEST_CASE(an_unusable_directory_defers) {
   BOOST_TEST(r.recipients.at(0).diagnostic.find("not a directory") != std::string::npos, r.recipients.at(0).diagnostic);
 }
 
+BOOST_AUTO_TEST_CASE(line_breaks_in_addresses_are_refused) {
+  TempDir tmp;
+  sinetti::ManualClock clock;
+  MaildirTransport t(tmp.path, clock);
+  Envelope e = envelope();
+  e.recipients = {"team@example.fi\r\nX-Injected: yes"};
+  StringBodySource body("Subject: x\r\n\r\n");
+  const auto r = run(t, e, body);
+  BOOST_TEST((r.recipients.at(0).outcome == Outcome::failed));
+  BOOST_TEST(files_in(tmp.path / "new").empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_stopping_runner_defers) {
   TempDir tmp;
   sinetti::ManualClock clock;
