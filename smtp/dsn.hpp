@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "sinetti/result.hpp"
-#include "smtp/client/delivery.hpp"
+#include "smtp/client/outcome.hpp"
 
 namespace sinetti::smtp {
 

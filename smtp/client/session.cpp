@@ -30,13 +30,6 @@ bool DeliveryResult::all(Outcome o) const {
   return std::all_of(recipients.begin(), recipients.end(), [o](const RecipientOutcome& r) { return r.outcome == o; });
 }
 
-asio::awaitable<Result<std::optional<std::string_view>>> StringBodySource::next() {
-  if (offset_ >= body_.size()) co_return std::optional<std::string_view>{};
-  const std::string_view piece = std::string_view(body_).substr(offset_, piece_);
-  offset_ += piece.size();
-  co_return std::optional<std::string_view>{piece};
-}
-
 namespace {
 
 bool is_ascii(std::string_view s) {

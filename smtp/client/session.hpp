@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "smtp/client/data_encoder.hpp"
-#include "smtp/client/delivery.hpp"
+#include "smtp/client/outcome.hpp"
 #include "smtp/client/reply.hpp"
 
 namespace sinetti::smtp::client {
