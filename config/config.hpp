@@ -123,12 +123,24 @@ struct RelayAuth {
   Secret password;
 };
 
+// RFC 5321 §4.5.3.2 client timeouts (connect: not in the RFC).
+struct RelayTimeouts {
+  Duration connect{30};
+  Duration greeting{300};
+  Duration command{300};
+  Duration data_init{120};
+  Duration data_block{180};
+  Duration data_end{600};
+};
+
 struct Relay {
   std::string host;
   std::uint16_t port = 25;
   RelayTls tls = RelayTls::require;
   std::optional<std::filesystem::path> ca_file;
   std::optional<RelayAuth> auth;
+  std::string helo_name;  // empty: this machine's host name
+  RelayTimeouts timeouts;
 };
 
 struct Delivery {

@@ -123,6 +123,11 @@ void read_storage(MapReader& r, Storage& s) {
   }
 }
 
+// "localhost", 127.0.0.0/8 or ::1 as written (the SMTP client checks the connected address again).
+bool loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
 void read_delivery(MapReader& r, Delivery& d) {
   std::string transport;
   r.string("transport", transport, "", {"maildir:PATH delivers into a Maildir (development); use relay otherwise."});
@@ -150,13 +155,29 @@ void read_delivery(MapReader& r, Delivery& d) {
       m.context().files().push_back(FileRef{m.location("ca_file"), ca, FileRef::Kind::readable_file});
     }
     relay.auth.reset();
-    m.object("auth", {"AUTH credentials for the relay."}, [&](MapReader& a) {
+    m.object("auth", {"AUTH PLAIN/LOGIN credentials; sent only over TLS with a verified certificate (tls: require) or to a loopback address."}, [&](MapReader& a) {
       auto& auth = relay.auth.emplace();
       a.string("username", auth.username, "", {"User name.", true});
       std::optional<Secret> password;
       a.secret("password", password, {"Password.", true});
       if (password) auth.password = *password;
     });
+    m.string("helo_name", relay.helo_name, "", {"Name the gateway gives in EHLO; default: this machine's host name."});
+    relay.timeouts = RelayTimeouts{};
+    m.object("timeouts", {"Client timeouts (RFC 5321 §4.5.3.2)."}, [&](MapReader& t) {
+      auto& to = relay.timeouts;
+      t.duration("connect", to.connect, 30s, 1s, 10min, {"TCP connection set-up (not in the RFC; Postfix uses 30s)."});
+      t.duration("greeting", to.greeting, 5min, 1s, 1h, {"Waiting for the 220 greeting (§4.5.3.2.1)."});
+      t.duration("command", to.command, 5min, 1s, 1h, {"EHLO, STARTTLS with the handshake, AUTH, MAIL, RCPT, QUIT replies, and every write (§4.5.3.2.2-3)."});
+      t.duration("data_init", to.data_init, 2min, 1s, 1h, {"Waiting for 354 after DATA (§4.5.3.2.4)."});
+      t.duration("data_block", to.data_block, 3min, 1s, 1h, {"Each write of the message body (§4.5.3.2.5)."});
+      t.duration("data_end", to.data_end, 10min, 1s, 1h, {"Waiting for the reply to the final dot (§4.5.3.2.6)."});
+    });
+    if (!m.describing() && relay.auth && relay.tls != RelayTls::require && !loopback_host(relay.host)) {
+      m.context().error(m.location("auth"),
+                        "delivery.relay.auth: credentials are sent only with tls: require (or to a loopback host); "
+                        "the relay would never be authenticated");
+    }
   });
   if (!r.describing()) {
     if (d.maildir && d.relay) {

@@ -166,6 +166,30 @@ BOOST_AUTO_TEST_CASE(inline_secrets_are_refused) {
   BOOST_TEST(load(env).config->delivery.relay->auth->password.ref == "RELAY_PASSWORD");
 }
 
+BOOST_AUTO_TEST_CASE(relay_credentials_need_verified_tls_or_loopback) {
+  const std::string relay = replace(base, "  transport: \"maildir:var/mail\"\n",
+                                    "  relay:\n    host: smtp.example.fi\n    tls: opportunistic\n"
+                                    "    auth: {username: u, password: env:RELAY_PASSWORD}\n");
+  expect_error(relay, 15, 11, "credentials are sent only with tls: require");
+  BOOST_TEST(load(replace(relay, "tls: opportunistic", "tls: require")).config);
+  BOOST_TEST(load(replace(replace(relay, "tls: opportunistic", "tls: none"), "smtp.example.fi", "127.0.0.1")).config);
+}
+
+BOOST_AUTO_TEST_CASE(relay_timeouts_default_to_rfc_5321) {
+  const std::string relay = replace(base, "  transport: \"maildir:var/mail\"\n",
+                                    "  relay:\n    host: smtp.example.fi\n    timeouts: {data_end: 20m}\n");
+  const auto r = load(relay);
+  BOOST_REQUIRE(r.config);
+  const auto& t = r.config->delivery.relay->timeouts;
+  BOOST_TEST(t.connect.count() == 30);
+  BOOST_TEST(t.greeting.count() == 300);
+  BOOST_TEST(t.command.count() == 300);
+  BOOST_TEST(t.data_init.count() == 120);
+  BOOST_TEST(t.data_block.count() == 180);
+  BOOST_TEST(t.data_end.count() == 1200);
+  expect_error(replace(relay, "data_end: 20m", "data_end: 2h"), 14, 26, "out of range");
+}
+
 BOOST_AUTO_TEST_CASE(public_url_must_be_https_except_loopback) {
   expect_error(replace(base, "https://turvaposti.example.fi", "http://turvaposti.example.fi"), 3, 15, "must use https");
   expect_error(replace(base, "https://turvaposti.example.fi", "ftp://x"), 3, 15, "not an https URL");

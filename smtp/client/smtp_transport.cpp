@@ -1,0 +1,273 @@
+#include "smtp/client/smtp_transport.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "crypto/tls_client.hpp"
+
+namespace sinetti::smtp::client {
+
+namespace beast = boost::beast;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t read_chunk = 16 * 1024;
+
+std::string this_host_name() {
+  std::array<char, HOST_NAME_MAX + 1> buf{};
+  if (::gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf.data();
+}
+
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_loopback()) return true;
+  return a.is_v6() && a.to_v6().is_v4_mapped() && asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+}
+
+// The plain connection, or the TLS stream that took it over after STARTTLS.
+class Connection {
+ public:
+  explicit Connection(asio::any_io_executor ex) : plain_(std::in_place, std::move(ex)) {}
+
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+  asio::ssl::stream<beast::tcp_stream>* tls() { return tls_ ? &*tls_ : nullptr; }
+
+  void start_tls(asio::ssl::context& ctx) {
+    tls_.emplace(std::move(*plain_), ctx);
+    plain_.reset();
+  }
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) {
+    if (tls_) co_return co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await plain_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  asio::awaitable<void> write(std::string_view bytes, error_code& ec) {
+    const auto buf = asio::buffer(bytes.data(), bytes.size());
+    if (tls_) co_await asio::async_write(*tls_, buf, asio::redirect_error(asio::use_awaitable, ec));
+    else co_await asio::async_write(*plain_, buf, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  void close() {
+    error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+  }
+
+ private:
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<asio::ssl::stream<beast::tcp_stream>> tls_;
+};
+
+bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
+
+std::string describe(const error_code& ec) {
+  if (ec == asio::error::eof) return "connection closed by the server";
+  if (is_timeout(ec)) return "timed out";
+  return ec.message();
+}
+
+DeliveryResult everyone(const Envelope& envelope, Outcome outcome, const std::string& status, const std::string& why) {
+  DeliveryResult r;
+  r.tls = "none";
+  for (const auto& rcpt : envelope.recipients) r.recipients.push_back(RecipientOutcome{rcpt, outcome, status, 0, why});
+  return r;
+}
+
+}  // namespace
+
+struct SmtpTransport::Impl {
+  SmtpRelay relay;
+  std::string helo_name;
+  std::unique_ptr<asio::ssl::context> tls_context;  // for require (verifying) or opportunistic
+
+  struct Attempt {
+    DeliveryResult result;
+    bool handshake_failed = false;
+  };
+
+  std::chrono::milliseconds deadline(ClientSession::Stage stage) const {
+    const auto& t = relay.timeouts;
+    using S = ClientSession::Stage;
+    switch (stage) {
+      case S::greeting: return t.greeting;
+      case S::data_init: return t.data_init;
+      case S::data_block: return t.data_block;
+      case S::data_end: return t.data_end;
+      default: return t.command;
+    }
+  }
+
+  asio::awaitable<Attempt> attempt(const Envelope& envelope, BodySource& body, TlsPolicy policy);
+};
+
+asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const Envelope& envelope, BodySource& body,
+                                                                           TlsPolicy policy) {
+  Attempt out;
+  const auto ex = co_await asio::this_coro::executor;
+  error_code ec;
+  const std::string where = relay.host + ":" + std::to_string(relay.port);
+
+  tcp::resolver resolver(ex);
+  const auto endpoints = co_await resolver.async_resolve(relay.host, std::to_string(relay.port),
+                                                         tcp::resolver::numeric_service,
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.result = everyone(envelope, Outcome::deferred, "4.4.3", "cannot resolve " + relay.host + ": " + ec.message());
+    out.result.remote = where;
+    co_return out;
+  }
+
+  Connection conn(ex);
+  conn.tcp().expires_after(relay.timeouts.connect);
+  const tcp::endpoint peer =
+      co_await conn.tcp().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.result = everyone(envelope, Outcome::deferred, "4.4.1", "connect to " + where + ": " + describe(ec));
+    out.result.remote = where;
+    co_return out;
+  }
+  const std::string remote = relay.host + "[" + peer.address().to_string() + "]:" + std::to_string(peer.port());
+
+  SessionOptions options;
+  options.helo_name = helo_name;
+  options.tls = policy;
+  options.credentials = relay.credentials;
+  options.peer_is_loopback = is_loopback(peer.address());
+  options.use_pipelining = relay.pipelining;
+  options.reply_limits = relay.reply_limits;
+  ClientSession session(std::move(options), envelope);
+  const bool verify = policy == TlsPolicy::require;
+  std::string tls_state = "none";
+
+  std::array<char, read_chunk> buffer;
+  while (session.want() != ClientSession::Want::done) {
+    const std::string output = session.take_output();
+    if (!output.empty()) {
+      conn.tcp().expires_after(session.want() == ClientSession::Want::body ||
+                                       session.stage() == ClientSession::Stage::data_end
+                                   ? relay.timeouts.data_block
+                                   : relay.timeouts.command);
+      co_await conn.write(output, ec);
+      if (ec) {
+        if (is_timeout(ec)) session.timed_out();
+        else session.connection_lost(describe(ec));
+        continue;
+      }
+    }
+    switch (session.want()) {
+      case ClientSession::Want::read: {
+        conn.tcp().expires_after(deadline(session.stage()));
+        const std::size_t n = co_await conn.read_some(asio::buffer(buffer), ec);
+        if (ec) {
+          if (is_timeout(ec)) session.timed_out();
+          else session.connection_lost(describe(ec));
+        } else {
+          session.feed(std::string_view(buffer.data(), n));
+        }
+        break;
+      }
+      case ClientSession::Want::tls_handshake: {
+        conn.start_tls(*tls_context);
+        auto* tls = conn.tls();
+        if (auto err = crypto::configure_client_connection(tls->native_handle(), relay.host, verify)) {
+          session.tls_failed(err->message);
+          out.handshake_failed = true;
+          break;
+        }
+        conn.tcp().expires_after(relay.timeouts.command);
+        co_await tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+          std::string why = crypto::verify_failure(tls->native_handle());
+          why = why.empty() ? describe(ec) : "certificate verification failed: " + why;
+          session.tls_failed(why);
+          out.handshake_failed = true;
+        } else {
+          tls_state = crypto::protocol_version(tls->native_handle()) + (verify ? " verified" : " unverified");
+          session.tls_started(verify);
+        }
+        break;
+      }
+      case ClientSession::Want::body: {
+        auto piece = co_await body.next();
+        if (!piece) session.body_failed(piece.error().message);
+        else if (*piece) session.body(**piece);
+        else session.end_body();
+        break;
+      }
+      case ClientSession::Want::done: break;
+    }
+  }
+  conn.close();
+  out.result = session.result();
+  out.result.remote = remote;
+  out.result.tls = tls_state;
+  co_return out;
+}
+
+SmtpTransport::SmtpTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SmtpTransport::~SmtpTransport() = default;
+
+const SmtpRelay& SmtpTransport::relay() const { return impl_->relay; }
+
+Result<std::unique_ptr<SmtpTransport>> SmtpTransport::create(SmtpRelay relay) {
+  if (relay.host.empty()) return make_error("relay: no host");
+  auto impl = std::make_unique<Impl>();
+  impl->helo_name = relay.helo_name.empty() ? this_host_name() : relay.helo_name;
+  if (relay.tls != TlsPolicy::none) {
+    impl->tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    crypto::TlsClientOptions options;
+    options.verify = relay.tls == TlsPolicy::require;
+    options.ca_file = relay.ca_file;
+    if (auto err = crypto::configure_client_context(impl->tls_context->native_handle(), options)) return *err;
+  }
+  impl->relay = std::move(relay);
+  return std::unique_ptr<SmtpTransport>(new SmtpTransport(std::move(impl)));
+}
+
+asio::awaitable<DeliveryResult> SmtpTransport::deliver(const Envelope& envelope, BodySource& body) {
+  // A strand of its own: the socket, its deadlines and the body source all run there.
+  const auto strand = asio::make_strand(co_await asio::this_coro::executor);
+  auto first = co_await asio::co_spawn(strand, impl_->attempt(envelope, body, impl_->relay.tls), asio::use_awaitable);
+  if (first.handshake_failed && impl_->relay.tls == TlsPolicy::opportunistic) {
+    auto second = co_await asio::co_spawn(strand, impl_->attempt(envelope, body, TlsPolicy::none), asio::use_awaitable);
+    co_return std::move(second.result);
+  }
+  co_return std::move(first.result);
+}
+
+Result<SmtpRelay> relay_from_config(const config::Relay& c) {
+  SmtpRelay r;
+  r.host = c.host;
+  r.port = c.port;
+  r.tls = c.tls == config::RelayTls::require         ? TlsPolicy::require
+          : c.tls == config::RelayTls::opportunistic ? TlsPolicy::opportunistic
+                                                     : TlsPolicy::none;
+  r.ca_file = c.ca_file;
+  r.helo_name = c.helo_name;
+  if (c.auth) {
+    auto password = config::read_secret(c.auth->password);
+    if (!password) return make_error("delivery.relay.auth.password: " + password.error().message);
+    r.credentials = Credentials{c.auth->username, std::move(*password)};
+  }
+  r.timeouts.connect = c.timeouts.connect;
+  r.timeouts.greeting = c.timeouts.greeting;
+  r.timeouts.command = c.timeouts.command;
+  r.timeouts.data_init = c.timeouts.data_init;
+  r.timeouts.data_block = c.timeouts.data_block;
+  r.timeouts.data_end = c.timeouts.data_end;
+  return r;
+}
+
+}  // namespace sinetti::smtp::client
