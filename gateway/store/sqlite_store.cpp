@@ -1273,6 +1273,29 @@ Result<std::size_t> SqliteStore::purge_queue(Timestamp before) {
   });
 }
 
+Result<std::size_t> SqliteStore::pending_deliveries(const MessageId& id) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::count_pending);
+  if (!q) return q.error();
+  q->bind(1, id);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::size_t{0};
+  return static_cast<std::size_t>(q->int64(0));
+}
+
+Result<std::size_t> SqliteStore::release_leases(const std::string& owner_prefix) {
+  if (owner_prefix.empty()) return make_error("store: release_leases needs an owner prefix");
+  return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
+    auto q = impl_->writer->query(sql::release_leases);
+    if (!q) return q.error();
+    q->bind(1, owner_prefix).bind(2, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return static_cast<std::size_t>(*changed);
+  });
+}
+
 // ---- portal sessions ------------------------------------------------------------------------------
 
 Status SqliteStore::put_session(const Session& session) {

@@ -83,6 +83,8 @@ class SqliteStore final : public Store {
   Result<bool> retry(const std::string& id, const AuditEvents& audit) override;
   Result<bool> drop(const std::string& id, const AuditEvents& audit) override;
   Result<std::size_t> purge_queue(Timestamp before) override;
+  Result<std::size_t> pending_deliveries(const MessageId& id) override;
+  Result<std::size_t> release_leases(const std::string& owner_prefix) override;
 
   Status put_session(const Session& session) override;
   Result<std::optional<Session>> find_session(const Hash& id_hash) override;

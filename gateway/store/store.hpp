@@ -121,6 +121,12 @@ class Store {
   virtual Result<bool> drop(const std::string& id, const AuditEvents& audit) = 0;
   // Deletes done, failed and dropped entries last changed before `before`.
   virtual Result<std::size_t> purge_queue(Timestamp before) = 0;
+  // Entries of the message still queued or leased (a spool copy is shredded once none is left).
+  virtual Result<std::size_t> pending_deliveries(const MessageId& id) = 0;
+  // Makes entries leased by owners whose name starts with `owner_prefix` due again at once: a
+  // process that starts on a host frees the leases its dead predecessor on that host held. The
+  // attempts already counted stay. Returns how many.
+  virtual Result<std::size_t> release_leases(const std::string& owner_prefix) = 0;
 
   // ---- portal sessions ------------------------------------------------------------------------------
   // Creates a session (the store sets created and last_seen); fails if the id exists.

@@ -324,6 +324,11 @@ WHERE id = ?1 AND state IN ('queued', 'leased', 'failed'))sql";
 inline constexpr const char* drop_entry = R"sql(
 UPDATE queue_entries SET state = 'dropped', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2
 WHERE id = ?1 AND state IN ('queued', 'leased', 'failed'))sql";
+inline constexpr const char* count_pending =
+    "SELECT COUNT(*) FROM queue_entries WHERE message_id = ?1 AND state IN ('queued', 'leased')";
+inline constexpr const char* release_leases = R"sql(
+UPDATE queue_entries SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2
+WHERE state = 'leased' AND substr(lease_owner, 1, length(?1)) = ?1)sql";
 inline constexpr const char* purge_queue =
     "DELETE FROM queue_entries WHERE state IN ('done', 'failed', 'dropped') AND updated_at < ?1";
 

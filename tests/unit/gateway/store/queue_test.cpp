@@ -176,4 +176,24 @@ BOOST_FIXTURE_TEST_CASE(list_filters_and_pages_and_purge_removes_finished_entrie
   BOOST_TEST(store->list_queue({})->size() == 4u);
 }
 
+BOOST_FIXTURE_TEST_CASE(pending_deliveries_and_releasing_a_dead_predecessors_leases, Fixture) {
+  auto store = open();
+  enqueue(*store, "m", 3, now());
+  BOOST_TEST(*store->pending_deliveries("m") == 3u);
+  auto leased = store->lease_due("host-a/100/x", now(), 2, 1h);
+  BOOST_TEST_REQUIRE(leased->size() == 2u);
+  BOOST_TEST(*store->pending_deliveries("m") == 3u);  // leased still counts
+  BOOST_TEST(store->complete("m.1", "host-a/100/x", {}).ok());
+  BOOST_TEST(*store->pending_deliveries("m") == 2u);
+  // Another host's prefix frees nothing; this host's frees the lease at once, attempts kept.
+  BOOST_TEST(*store->release_leases("host-b/") == 0u);
+  BOOST_TEST(*store->release_leases("host-a/") == 1u);
+  auto again = store->lease_due("host-a/200/y", now(), 10, 1h);
+  BOOST_TEST_REQUIRE(again.ok());
+  BOOST_TEST(ids(*again) == (std::vector<std::string>{"m.2", "m.3"}));
+  BOOST_TEST((*again)[0].attempts == 2u);
+  BOOST_TEST(*store->pending_deliveries("nothing") == 0u);
+  BOOST_TEST(!store->release_leases("").ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
