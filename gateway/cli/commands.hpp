@@ -27,4 +27,15 @@ struct ExplainOptions {
 };
 int route_explain(const std::filesystem::path& config, const ExplainOptions& options);
 
+// keys init | rotate [--rewrap] | list
+int keys(const std::filesystem::path& config, const std::string& action, bool rewrap);
+// queue list [--json] | retry ID | drop ID
+int queue(const std::filesystem::path& config, const std::string& action, const std::string& id, bool json);
+// message status ID [--json] | revoke ID
+int message(const std::filesystem::path& config, const std::string& action, const std::string& id, bool json);
+// audit verify | export
+int audit(const std::filesystem::path& config, const std::string& action);
+// purge: retention now (expired messages shredded, old queue entries, sessions, audit records)
+int purge(const std::filesystem::path& config);
+
 }  // namespace sinetti::cli

@@ -11,7 +11,7 @@
 #include <regex>
 
 #include "config/config.hpp"
-#include "gateway/server/serve.hpp"
+#include "gateway/cli/commands.hpp"
 #include "gateway/server/server.hpp"
 #include "support.hpp"
 
@@ -315,8 +315,8 @@ BOOST_AUTO_TEST_CASE(run_serve_exits_1_on_an_invalid_configuration) {
   write_file(path, "instance: [\n");
   std::ostringstream err;
   auto* saved = std::cerr.rdbuf(err.rdbuf());
-  const int bad = run_serve(path);
-  const int missing = run_serve(tmp.path / "missing.yaml");
+  const int bad = cli::serve(path);
+  const int missing = cli::serve(tmp.path / "missing.yaml");
   std::cerr.rdbuf(saved);
   BOOST_TEST(bad == 1);
   BOOST_TEST(missing == 1);

@@ -10,7 +10,7 @@
 #include "crypto/tls_files.hpp"
 #include "gateway/server/smtp_listener.hpp"
 #include "gateway/server/smtp_metrics.hpp"
-#include "gateway/server/unavailable_sink.hpp"
+#include "refusing_sink.hpp"
 #include "gateway/server/worker_pool.hpp"
 #include "support.hpp"
 #include "tests/unit/smtp/server/support.hpp"
@@ -70,7 +70,7 @@ struct Gateway {
     config = load(config_text(tmp.path));
     metrics = std::make_shared<SmtpMetrics>(std::vector<std::string>{"inbound", "submission"});
     for (const char* name : {"inbound", "submission"}) {
-      listeners.push_back(std::make_unique<SmtpListener>(io, workers, config, name, std::make_shared<UnavailableSinks>(),
+      listeners.push_back(std::make_unique<SmtpListener>(io, workers, config, name, std::make_shared<test::RefusingSinks>(),
                                                          metrics, log.logger(), options));
       const auto failed = listeners.back()->start();
       BOOST_REQUIRE_MESSAGE(!failed, (failed ? failed->message : ""));
@@ -235,19 +235,19 @@ BOOST_AUTO_TEST_CASE(start_errors_are_one_line) {
   CapturedLog log;
   auto metrics = std::make_shared<SmtpMetrics>(std::vector<std::string>{"inbound", "submission"});
   auto config = load(config_text(tmp.path));  // no certificate files exist
-  SmtpListener l(io, workers, config, "inbound", std::make_shared<UnavailableSinks>(), metrics, log.logger(), {});
+  SmtpListener l(io, workers, config, "inbound", std::make_shared<test::RefusingSinks>(), metrics, log.logger(), {});
   const auto failed = l.start();
   BOOST_REQUIRE(failed);
   BOOST_TEST(failed->message.starts_with("inbound: " + (tmp.path / "cert.pem").string() + ": cannot read the certificate chain"));
   BOOST_TEST(failed->message.find('\n') == std::string::npos);
 
   BOOST_REQUIRE(crypto::ensure_self_signed(tmp.path / "cert.pem", tmp.path / "key.pem", "localhost", {}));
-  SmtpListener first(io, workers, config, "inbound", std::make_shared<UnavailableSinks>(), metrics, log.logger(), {});
+  SmtpListener first(io, workers, config, "inbound", std::make_shared<test::RefusingSinks>(), metrics, log.logger(), {});
   BOOST_REQUIRE(!first.start());
   const auto port = first.local_endpoint().port();
   std::string text = config_text(tmp.path);
   text.replace(text.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port));
-  SmtpListener second(io, workers, load(text), "inbound", std::make_shared<UnavailableSinks>(), metrics, log.logger(), {});
+  SmtpListener second(io, workers, load(text), "inbound", std::make_shared<test::RefusingSinks>(), metrics, log.logger(), {});
   const auto in_use = second.start();
   BOOST_REQUIRE(in_use);
   BOOST_TEST(in_use->message == "inbound: cannot listen on 127.0.0.1:" + std::to_string(port) + ": Address already in use");

@@ -1,0 +1,396 @@
+#include "gateway/queue/delivery_queue.hpp"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "gateway/ingest/ids.hpp"
+#include "gateway/sealed/sealed_content.hpp"
+#include "smtp/client/maildir.hpp"
+#include "smtp/client/smtp_transport.hpp"
+#include "smtp/dsn.hpp"
+
+namespace sinetti::queue {
+
+using smtp::client::Outcome;
+using store::DeliveryKind;
+using store::QueueEntry;
+
+std::chrono::milliseconds backoff(const config::Delivery& delivery, std::uint32_t attempts) {
+  const auto initial = std::chrono::duration_cast<std::chrono::milliseconds>(delivery.retry_initial);
+  const auto max = std::chrono::duration_cast<std::chrono::milliseconds>(delivery.retry_max);
+  auto d = initial;
+  for (std::uint32_t i = 1; i < attempts && d < max; ++i) d *= 2;
+  return std::min(d, max);
+}
+
+namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  std::string h(buf);
+  for (char& c : h) {
+    if (c <= ' ' || c >= 0x7f || c == '/') c = '_';
+  }
+  return h;
+}
+
+std::unique_ptr<smtp::client::Transport> configured_transport(const config::Config& c, const Clock& clock,
+                                                              server::WorkerPool& workers, const log::Logger& logger) {
+  if (c.delivery.maildir) {
+    return std::make_unique<smtp::client::MaildirTransport>(
+        *c.delivery.maildir, clock, [&workers](std::function<void()> work) -> asio::awaitable<void> {
+          co_await workers.run_blocking(std::move(work));
+        });
+  }
+  if (c.delivery.relay) {
+    auto relay = smtp::client::relay_from_config(*c.delivery.relay);
+    if (!relay) {
+      logger.error("queue_transport_failed", {{"error", relay.error().message}});
+      return nullptr;
+    }
+    auto t = smtp::client::SmtpTransport::create(std::move(*relay));
+    if (!t) {
+      logger.error("queue_transport_failed", {{"error", t.error().message}});
+      return nullptr;
+    }
+    return std::move(*t);
+  }
+  return nullptr;
+}
+
+// The sealed content as the transport's body source: one chunk decrypted at a time on the worker pool.
+class SealedBody final : public smtp::client::BodySource {
+ public:
+  SealedBody(server::WorkerPool& workers, std::shared_ptr<sealed::ContentReader> reader)
+      : workers_(workers), reader_(std::move(reader)) {}
+  asio::awaitable<Result<std::optional<std::string_view>>> next() override {
+    auto reader = reader_;
+    auto piece = co_await workers_.run_blocking([reader] { return reader->next(); });
+    if (!piece) co_return piece.error();
+    if (piece->empty()) co_return std::optional<std::string_view>();
+    co_return std::optional<std::string_view>(*piece);
+  }
+
+ private:
+  server::WorkerPool& workers_;
+  std::shared_ptr<sealed::ContentReader> reader_;
+};
+
+std::string kind_name(DeliveryKind k) { return std::string(store::to_string(k)); }
+
+}  // namespace
+
+struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State> {
+  State(asio::io_context& io_, server::WorkerPool& w, store::Store& s, const crypto::KeyRing& r,
+        std::shared_ptr<const config::Config> c, const Clock& cl, const log::Logger& l, QueueOptions o)
+      : io(io_), strand(asio::make_strand(io_)), timer(strand), workers(w), store(s), ring(r), config(std::move(c)),
+        clock(cl), logger(l), options(std::move(o)) {}
+
+  asio::io_context& io;
+  asio::strand<asio::io_context::executor_type> strand;
+  asio::steady_timer timer;
+  server::WorkerPool& workers;
+  store::Store& store;
+  const crypto::KeyRing& ring;
+  std::atomic<std::shared_ptr<const config::Config>> config;
+  const Clock& clock;
+  const log::Logger& logger;
+  QueueOptions options;
+  std::string owner;
+  std::atomic<std::shared_ptr<smtp::client::Transport>> transport;
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> woken{false};
+  bool running = false;  // strand
+
+  std::unique_ptr<smtp::client::Transport> make(const config::Config& c) {
+    if (options.make_transport) return options.make_transport(c);
+    return configured_transport(c, clock, workers, logger);
+  }
+
+  store::Timestamp now() const { return store::to_timestamp(clock.now()); }
+
+  template <typename Fn>
+  auto blocking(Fn fn) {
+    return workers.run_blocking(std::move(fn));
+  }
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    while (!draining) {
+      const auto c = config.load();
+      const std::size_t slots = c->delivery.workers > in_flight ? c->delivery.workers - in_flight : 0;
+      std::vector<QueueEntry> leased;
+      if (slots > 0 && transport.load()) {
+        woken = false;
+        auto r = co_await blocking([&] { return store.lease_due(owner, now(), slots, options.lease); });
+        if (!r) {
+          logger.error("queue_lease_failed", {{"error", r.error().message}});
+        } else {
+          leased = std::move(*r);
+        }
+      }
+      for (auto& e : leased) {
+        ++in_flight;
+        asio::co_spawn(strand, deliver(std::move(e)), [self](std::exception_ptr ex) {
+          if (ex) {
+            try {
+              std::rethrow_exception(ex);
+            } catch (const std::exception& err) {
+              self->logger.error("queue_delivery_crashed", {{"error", err.what()}});
+            }
+          }
+        });
+      }
+      if (!leased.empty() && leased.size() == slots) continue;  // more may be due
+      if (woken && slots > leased.size()) continue;
+      timer.expires_after(options.poll);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  asio::awaitable<void> deliver(QueueEntry entry) {
+    auto self = shared_from_this();
+    struct Done {
+      State& s;
+      ~Done() {
+        --s.in_flight;
+        s.poke();  // a slot is free
+      }
+    } done{*this};
+    const auto c = config.load();
+    auto transport_now = transport.load();
+
+    auto meta = co_await blocking([&] { return store.find_message(entry.message_id); });
+    if (!meta || !*meta || !(**meta).wrapped_key) {
+      const std::string why = !meta ? meta.error().message : "the message no longer exists (shredded or revoked)";
+      co_await end_failed(entry, nullptr, why, "5.0.0", 0, false);
+      co_return;
+    }
+    auto reader = co_await blocking([&] { return sealed::ContentReader::open(store, **meta, ring); });
+    if (!reader) {
+      // Our own storage or key trouble: never the sender's fault, so retry rather than bounce.
+      co_await end_deferred(entry, **meta, "4.3.0", 0, "cannot open the stored message: " + reader.error().message, *c);
+      co_return;
+    }
+    smtp::client::Envelope envelope;
+    envelope.sender = entry.kind == DeliveryKind::dsn ? std::string() : entry.sender;
+    envelope.recipients = {entry.recipient};
+    envelope.size = (**meta).size;
+    SealedBody body(workers, *reader);
+    const auto started = clock.now();
+    auto result = co_await transport_now->deliver(envelope, body);
+    const smtp::client::RecipientOutcome outcome =
+        result.recipients.empty() ? smtp::client::RecipientOutcome{entry.recipient, Outcome::deferred, "4.0.0", 0, "no result"}
+                                  : result.recipients.front();
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started).count();
+    switch (outcome.outcome) {
+      case Outcome::delivered: {
+        auto s = co_await blocking([&] {
+          return store.complete(entry.id, owner, {{"delivery.done", entry.message_id, "queue", "delivered",
+                                                   nlohmann::json{{"entry", entry.id}, {"kind", kind_name(entry.kind)},
+                                                                  {"attempts", entry.attempts}, {"remote", result.remote},
+                                                                  {"tls", result.tls}}
+                                                       .dump()}});
+        });
+        if (!s) logger.error("queue_complete_failed", {{"entry", entry.id}, {"error", s.error().message}});
+        logger.info("delivered", {{"entry", entry.id}, {"id", entry.message_id}, {"kind", kind_name(entry.kind)},
+                                  {"relay", result.remote}, {"tls", result.tls}, {"ms", took}, {"attempts", entry.attempts}});
+        co_await shred_if_finished(**meta);
+        break;
+      }
+      case Outcome::deferred: {
+        const auto age = clock.now() - std::chrono::system_clock::time_point((**meta).created.time_since_epoch());
+        if (age >= std::chrono::duration_cast<std::chrono::system_clock::duration>(c->delivery.lifetime)) {
+          co_await end_failed(entry, &**meta, "delivery time expired after " + std::to_string(entry.attempts) +
+                                                   " attempts; last: " + outcome.diagnostic,
+                              outcome.status.starts_with("4.") ? "5" + outcome.status.substr(1) : "5.4.7",
+                              outcome.reply_code, true, result.remote);
+        } else {
+          co_await end_deferred(entry, **meta, outcome.status, outcome.reply_code, outcome.diagnostic, *c, result.remote);
+        }
+        break;
+      }
+      case Outcome::failed:
+        co_await end_failed(entry, &**meta, outcome.diagnostic, outcome.status, outcome.reply_code, true, result.remote);
+        break;
+    }
+  }
+
+  asio::awaitable<void> end_deferred(const QueueEntry& entry, const store::MessageMeta&, const std::string& status,
+                                     int reply_code, const std::string& diagnostic, const config::Config& c,
+                                     const std::string& remote = {}) {
+    const auto delay = backoff(c.delivery, entry.attempts);
+    auto s = co_await blocking([&] {
+      return store.defer(entry.id, owner, now() + delay, diagnostic,
+                         {{"delivery.deferred", entry.message_id, "queue", "deferred",
+                           nlohmann::json{{"entry", entry.id}, {"status", status}, {"attempts", entry.attempts},
+                                          {"retry_in_s", delay.count() / 1000}}
+                               .dump()}});
+    });
+    if (!s) logger.error("queue_defer_failed", {{"entry", entry.id}, {"error", s.error().message}});
+    logger.info("deferred", {{"entry", entry.id}, {"id", entry.message_id}, {"status", status}, {"code", reply_code},
+                             {"relay", remote}, {"attempts", entry.attempts}, {"retry_in_ms", delay.count()},
+                             {"reason", diagnostic}});
+  }
+
+  // Permanent failure: a DSN to the sender first (its own commit), then the entry ends failed.
+  asio::awaitable<void> end_failed(const QueueEntry& entry, const store::MessageMeta* meta, const std::string& diagnostic,
+                                   const std::string& status, int reply_code, bool bounce, const std::string& remote = {}) {
+    bool bounced = false;
+    if (bounce && meta != nullptr && !entry.sender.empty() && entry.kind != DeliveryKind::dsn) {
+      bounced = co_await send_dsn(entry, *meta, diagnostic, status, reply_code, remote);
+    }
+    auto s = co_await blocking([&] {
+      return store.fail(entry.id, owner, diagnostic,
+                        {{"delivery.failed", entry.message_id, "queue", "failed",
+                          nlohmann::json{{"entry", entry.id}, {"status", status}, {"attempts", entry.attempts},
+                                         {"bounced", bounced}}
+                              .dump()}});
+    });
+    if (!s) logger.error("queue_fail_failed", {{"entry", entry.id}, {"error", s.error().message}});
+    logger.warning("bounced", {{"entry", entry.id}, {"id", entry.message_id}, {"status", status}, {"code", reply_code},
+                               {"relay", remote}, {"dsn", bounced}, {"reason", diagnostic}});
+    if (meta != nullptr) co_await shred_if_finished(*meta);
+  }
+
+  asio::awaitable<bool> send_dsn(const QueueEntry& entry, const store::MessageMeta& meta, const std::string& diagnostic,
+                                 const std::string& status, int reply_code, const std::string& remote) {
+    const auto c = config.load();
+    auto built = co_await blocking([&]() -> Result<store::CommitBatch> {
+      auto reader = sealed::ContentReader::open(store, meta, ring);
+      if (!reader) return reader.error();
+      std::string head(std::min<std::uint64_t>(meta.size, smtp::DsnRequest::max_original_headers), '\0');
+      auto n = (*reader)->read_at(0, std::span<char>(head.data(), head.size()));
+      if (!n) return n.error();
+      head.resize(*n);
+      smtp::DsnRecipient r;
+      r.recipient = entry.recipient;
+      r.action = smtp::DsnAction::failed;
+      r.status = status.empty() ? "5.0.0" : status;
+      if (const auto bracket = remote.find('['); bracket != std::string::npos && reply_code != 0) r.remote_mta = remote.substr(0, bracket);
+      r.diagnostic = diagnostic;
+      r.diagnostic_from_server = reply_code != 0;
+      r.last_attempt = clock.now();
+      smtp::DsnRequest req;
+      std::string host = c->public_host();
+      if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+      req.reporting_mta = host;
+      req.from = "MAILER-DAEMON@" + c->reply_domain();
+      req.original_sender = entry.sender;
+      req.arrival_date = std::chrono::system_clock::time_point(meta.created.time_since_epoch());
+      req.date = clock.now();
+      req.recipients = {r};
+      req.original_message = head;
+      auto dsn = smtp::build_dsn(req);
+      if (!dsn) return dsn.error();
+      const std::string id = ingest::new_message_id(clock);
+      auto key = crypto::DataKey::generate();
+      store::MessageMeta m;
+      m.id = id;
+      m.kind = store::MessageKind::dsn;
+      m.sender = "";
+      m.recipients = {entry.sender};
+      m.size = dsn->message.size();
+      m.wrapped_key = ring.wrap(key, id);
+      m.kek_id = ring.active_kek();
+      m.expires = store::to_timestamp(clock.now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                        c->delivery.lifetime + std::chrono::hours(24)));
+      store::CommitBatch batch;
+      batch.messages.push_back({id, m, sealed::seal_pieces(key, id, dsn->message), dsn->message.size()});
+      QueueEntry q;
+      q.message_id = id;
+      q.sender = "";
+      q.recipient = entry.sender;
+      q.kind = DeliveryKind::dsn;
+      batch.queue.push_back(q);
+      batch.audit.push_back({"dsn.queued", entry.message_id, "queue", "ok",
+                             nlohmann::json{{"dsn", id}, {"entry", entry.id}}.dump()});
+      return batch;
+    });
+    if (!built) {
+      logger.error("dsn_failed", {{"entry", entry.id}, {"error", built.error().message}});
+      co_return false;
+    }
+    auto s = co_await blocking([&] { return store.commit(std::move(*built)); });
+    if (!s) {
+      logger.error("dsn_failed", {{"entry", entry.id}, {"error", s.error().message}});
+      co_return false;
+    }
+    poke();
+    co_return true;
+  }
+
+  // Spool, notification and DSN copies exist only to be delivered; protected messages stay.
+  asio::awaitable<void> shred_if_finished(const store::MessageMeta& meta) {
+    if (meta.kind == store::MessageKind::protected_message) co_return;
+    auto pending = co_await blocking([&] { return store.pending_deliveries(meta.id); });
+    if (!pending || *pending > 0) co_return;
+    auto s = co_await blocking([&] { return store.shred(meta.id, store::ShredReason::delivered, "queue"); });
+    if (!s) logger.error("queue_shred_failed", {{"id", meta.id}, {"error", s.error().message}});
+  }
+
+  void poke() {
+    woken = true;
+    asio::post(strand, [self = shared_from_this()] { self->timer.cancel(); });
+  }
+};
+
+DeliveryQueue::DeliveryQueue(asio::io_context& io, server::WorkerPool& workers, store::Store& store,
+                             const crypto::KeyRing& ring, std::shared_ptr<const config::Config> config, const Clock& clock,
+                             const log::Logger& logger, QueueOptions options)
+    : state_(std::make_shared<State>(io, workers, store, ring, std::move(config), clock, logger, std::move(options))) {}
+
+DeliveryQueue::~DeliveryQueue() = default;
+
+std::optional<Error> DeliveryQueue::start() {
+  auto& s = *state_;
+  if (s.ring.access() != crypto::Access::open) return make_error("the delivery queue needs the key ring's private keys");
+  std::array<std::uint8_t, 6> r{};
+  crypto::random_bytes(r);
+  const std::string host = host_name();
+  s.owner = host + "/" + std::to_string(::getpid()) + "/" + crypto::base64url_encode(r);
+  auto t = s.make(*s.config.load());
+  if (!t) return make_error("no delivery transport (delivery.transport or delivery.relay)");
+  s.transport.store(std::shared_ptr<smtp::client::Transport>(std::move(t)));
+  auto released = s.store.release_leases(host + "/");
+  if (!released) return make_error("queue: " + released.error().message);
+  if (*released > 0) s.logger.info("queue_leases_released", {{"entries", *released}});
+  asio::co_spawn(s.strand, s.run(), [state = state_](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& err) {
+        state->logger.error("queue_stopped", {{"error", err.what()}});
+      }
+    }
+  });
+  return std::nullopt;
+}
+
+void DeliveryQueue::reconfigure(const std::shared_ptr<const config::Config>& config) {
+  state_->config.store(config);
+  if (auto t = state_->make(*config)) state_->transport.store(std::shared_ptr<smtp::client::Transport>(std::move(t)));
+  wake();
+}
+
+void DeliveryQueue::drain() {
+  state_->draining = true;
+  asio::post(state_->strand, [s = state_] { s->timer.cancel(); });
+}
+
+std::size_t DeliveryQueue::active() const { return state_->in_flight.load(); }
+
+void DeliveryQueue::cancel() { drain(); }
+
+void DeliveryQueue::wake() { state_->poke(); }
+
+}  // namespace sinetti::queue
