@@ -333,8 +333,10 @@ void read_sms(MapReader& r, Sms& s) {
                   "(instance.name). Never put message content here; 160 GSM characters fit one SMS."});
   if (r.describing()) return;
   // One report per distinct text: `text: "..."` for every language is one mistake, not three.
-  for (const auto& [language, text] : s.text) {
-    const bool shared = std::all_of(s.text.begin(), s.text.end(), [&](const auto& other) { return other.second == text; });
+  for (const auto& entry : s.text) {
+    const auto& [language, text] = entry;
+    // (A lambda may not capture a structured binding in C++20 as clang reads it: compare `entry`.)
+    const bool shared = std::all_of(s.text.begin(), s.text.end(), [&entry](const auto& other) { return other.second == entry.second; });
     if (shared) {
       check_pin_text(r, r.path() + ".text", text);
       break;
