@@ -46,7 +46,7 @@ std::unique_ptr<smtp::client::Transport> configured_transport(const config::Conf
   if (c.delivery.maildir) {
     return std::make_unique<smtp::client::MaildirTransport>(
         *c.delivery.maildir, clock, [&workers](std::function<void()> work) -> asio::awaitable<void> {
-          co_await workers.run_blocking(std::move(work));
+          co_await workers.run_blocking([&work] { work(); });  // see SealedBody::next
         });
   }
   if (c.delivery.relay) {
@@ -71,8 +71,11 @@ class SealedBody final : public smtp::client::BodySource {
   SealedBody(server::WorkerPool& workers, std::shared_ptr<sealed::ContentReader> reader)
       : workers_(workers), reader_(std::move(reader)) {}
   asio::awaitable<Result<std::optional<std::string_view>>> next() override {
-    auto reader = reader_;
-    auto piece = co_await workers_.run_blocking([reader] { return reader->next(); });
+    // GCC 12 may destroy a temporary with a non-trivial destructor twice when it appears in a
+    // co_await expression (a lambda holding a shared_ptr did: a use-after-free under load). Every
+    // callable handed to run_blocking therefore captures by reference only.
+    std::shared_ptr<sealed::ContentReader> reader = reader_;
+    auto piece = co_await workers_.run_blocking([&reader] { return reader->next(); });
     if (!piece) co_return piece.error();
     if (piece->empty()) co_return std::optional<std::string_view>();
     co_return std::optional<std::string_view>(*piece);
@@ -139,7 +142,9 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
       }
       for (auto& e : leased) {
         ++in_flight;
-        asio::co_spawn(strand, deliver(std::move(e)), [self](std::exception_ptr ex) {
+        // Each delivery on a strand of its own: deliveries run in parallel; the queue's own strand
+        // only leases and counts.
+        asio::co_spawn(asio::make_strand(io), deliver(std::move(e)), [self](std::exception_ptr ex) {
           if (ex) {
             try {
               std::rethrow_exception(ex);
