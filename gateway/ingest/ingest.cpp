@@ -205,13 +205,14 @@ class Sink final : public smtp::MessageSink {
     if (failed_) co_return temporary_failure();
     const std::uint64_t size = writer_->plaintext_size();
 
-    // Parse and classify off the I/O threads.
     const config::ListenerRole role = session_.role;
     struct Classified {
       Result<mime::Message> message = make_error("not parsed");
       routing::Routed routed;
     };
-    auto classified = co_await shared_->workers.run_blocking([this, role]() {
+    // A small message is parsed and routed right here: that is CPU work of well under a millisecond.
+    // A large one is read back from the store, which blocks: the worker pool does it.
+    auto classify = [this, role]() {
       Classified c;
       if (big_) {
         auto reader = sealed::ContentReader::open(shared_->store, id_, *key_, writer_->plaintext_size());
@@ -228,7 +229,13 @@ class Sink final : public smtp::MessageSink {
         c.routed = snap_->routing->route(env, *c.message);
       }
       return c;
-    });
+    };
+    Classified classified;
+    if (big_) {
+      classified = co_await shared_->workers.run_blocking(classify);
+    } else {
+      classified = classify();
+    }
     if (!classified.message) {
       // The storage read failing is ours; a message GMime cannot read at all is the sender's.
       const std::string& why = classified.message.error().message;
@@ -244,7 +251,13 @@ class Sink final : public smtp::MessageSink {
       co_return reply_from(plan.reply_code(), plan.reply_text());
     }
 
-    auto batch = co_await shared_->workers.run_blocking([&]() { return build(plan, *classified.message, classified.routed, size); });
+    auto make_batch = [&]() { return build(plan, *classified.message, classified.routed, size); };
+    Result<CommitBatch> batch = make_error("not built");
+    if (big_) {
+      batch = co_await shared_->workers.run_blocking(make_batch);
+    } else {
+      batch = make_batch();
+    }
     if (!batch) {
       shared_->logger.error("ingest_failed", {{"id", id_}, {"error", batch.error().message}});
       abort();

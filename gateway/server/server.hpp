@@ -31,7 +31,9 @@ const char* version();
 
 struct ServerOptions {
   std::size_t io_threads = 0;      // 0: std::thread::hardware_concurrency(), at least 2
-  std::size_t worker_threads = 4;  // blocking work; at least 1
+  // Blocking work; at least 1. Its threads mostly wait (SQLite commits, fsync, HTTP calls), so there
+  // are more of them than cores.
+  std::size_t worker_threads = 16;
   std::chrono::milliseconds grace{std::chrono::seconds(10)};  // drain time on stop before cancelling
   bool handle_signals = true;      // SIGHUP, SIGTERM, SIGINT
   // Loads and validates the configuration on reload; empty: config::load_file with file checks.
