@@ -14,6 +14,7 @@
 #include "gateway/ingest/plan.hpp"
 #include "gateway/ingest/store_await.hpp"
 #include "gateway/sealed/sealed_content.hpp"
+#include "smtp/dsn.hpp"
 #include "smtp/mime/message.hpp"
 #include "smtp/trace.hpp"
 
@@ -505,6 +506,52 @@ class Sink final : public smtp::MessageSink {
         batch.audit.push_back({"message.forwarded", id, "smtp:" + session_.listener, "queued",
                                nlohmann::json{{"team", f.team->id}, {"recipients", f.recipients.size()}}.dump()});
       }
+    }
+
+    // Recipients refused after DATA while others were accepted: SMTP cannot refuse them any more,
+    // so the sender gets a DSN naming them (never to <>).
+    if (!plan.refused.empty() && !envelope_.sender.empty()) {
+      std::string head;
+      if (!big_) {
+        head = plain_.substr(0, std::min(plain_.size(), smtp::DsnRequest::max_original_headers));
+      } else if (auto reader = sealed::ContentReader::open(shared_->store, id_, *key_, writer_->plaintext_size())) {
+        head.resize(std::min<std::uint64_t>(size, smtp::DsnRequest::max_original_headers));
+        auto n = (*reader)->read_at(0, std::span<char>(head.data(), head.size()));
+        head.resize(n ? *n : 0);
+      }
+      smtp::DsnRequest req;
+      req.reporting_mta = host_of(cfg);
+      req.from = "MAILER-DAEMON@" + cfg.reply_domain();
+      req.original_sender = envelope_.sender;
+      req.arrival_date = now;
+      req.date = now;
+      req.original_message = head;
+      for (const auto& r : plan.refused) {
+        smtp::DsnRecipient d;
+        d.recipient = r.shown;
+        d.action = smtp::DsnAction::failed;
+        const auto space = r.text.find(' ');
+        d.status = space != std::string::npos && r.text[1] == '.' ? r.text.substr(0, space) : "5.0.0";
+        d.diagnostic = std::to_string(r.code) + " " + r.text;
+        d.last_attempt = now;
+        req.recipients.push_back(d);
+      }
+      auto dsn = smtp::build_dsn(req);
+      if (!dsn) return dsn.error();
+      const std::string dsn_id = new_message_id(shared_->clock);
+      MessageMeta dm;
+      dm.id = dsn_id;
+      dm.kind = store::MessageKind::dsn;
+      dm.recipients = {envelope_.sender};
+      dm.expires = ts(transient_expires);
+      add_small(std::move(dm), dsn->message);
+      store::QueueEntry q;
+      q.message_id = dsn_id;
+      q.recipient = envelope_.sender;
+      q.kind = store::DeliveryKind::dsn;
+      batch.queue.push_back(q);
+      batch.audit.push_back({"dsn.queued", id_, "smtp:" + session_.listener, "ok",
+                             nlohmann::json{{"dsn", dsn_id}, {"refused", plan.refused.size()}}.dump()});
     }
     return batch;
   }

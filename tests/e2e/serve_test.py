@@ -77,7 +77,7 @@ class Gateway:
 def dev_config():
     """The development configuration with every listener on a port the kernel picks."""
     text = (SRC / "config" / "examples" / "dev.yaml").read_text()
-    for port in ("9090", "2525", "2587"):
+    for port in ("9090", "2525", "2587", "8443"):
         text = text.replace(f'address: "127.0.0.1:{port}"', 'address: "127.0.0.1:0"')
     return text
 
