@@ -118,14 +118,32 @@ void Connection::close() {
   socket_.close(ignored);
 }
 
-asio::awaitable<Connection::Io> Connection::read_some(std::size_t& n) {
+asio::awaitable<Connection::Io> Connection::read_some(std::string_view& bytes) {
   error_code ec;
   arm(op_limit());
   reading_ = true;
   if (tls_) {
-    n = co_await tls_->async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
+    if (buffer_.empty()) buffer_.resize(std::max<std::size_t>(setup_->settings.read_buffer, 1024));
+    const std::size_t n =
+        co_await tls_->async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
+    bytes = std::string_view(buffer_.data(), n);
   } else {
-    n = co_await socket_.async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
+    // An idle connection holds no read buffer: wait until the socket is readable, then read at once
+    // (no suspension in between) into this thread's buffer. 10,000 idle sessions then cost little
+    // more than their sockets and session state.
+    co_await socket_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      thread_local std::vector<char> shared(64 * 1024);
+      if (shared.size() < setup_->settings.read_buffer) shared.resize(setup_->settings.read_buffer);
+      socket_.non_blocking(true, ec);
+      std::size_t n = 0;
+      if (!ec) n = socket_.read_some(asio::buffer(shared.data(), std::max<std::size_t>(setup_->settings.read_buffer, 1024)), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec.clear();  // spurious readiness: nothing read, the loop waits again
+        n = 0;
+      }
+      bytes = std::string_view(shared.data(), n);
+    }
   }
   reading_ = false;
   const bool expired = timed_out_;
@@ -167,7 +185,6 @@ asio::awaitable<void> Connection::run() {
   PolicyHandler handler(*setup_->policy, info_);
   ServerSession session(policy, settings.limits, handler);
   session_ = &session;
-  buffer_.resize(std::max<std::size_t>(settings.read_buffer, 1024));
   const auto started = clock_.steady_now();
   observer_.session_started(info_);
 
@@ -190,10 +207,11 @@ asio::awaitable<void> Connection::run() {
       co_await flush();
       break;
     }
-    std::size_t n = 0;
-    const Io io = co_await read_some(n);
+    std::string_view bytes;
+    const Io io = co_await read_some(bytes);
     if (io == Io::ok) {
-      session.feed(std::string_view(buffer_.data(), n));
+      if (bytes.empty()) continue;
+      session.feed(bytes);
       co_await flush();
       continue;
     }

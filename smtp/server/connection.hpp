@@ -51,7 +51,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> data_begin();
   asio::awaitable<void> data_end();
   void data_abort();
-  asio::awaitable<Io> read_some(std::size_t& n);
+  // Waits for input and reads what is there; `bytes` is valid until the next suspension (it may
+  // point into a buffer shared by the connections of this thread).
+  asio::awaitable<Io> read_some(std::string_view& bytes);
   asio::awaitable<Io> write(const std::string& bytes);
   void arm(std::chrono::steady_clock::duration limit);  // deadline for the next operation
   void disarm();
@@ -71,7 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;
 
   ServerSession* session_ = nullptr;  // run()'s, while it runs
-  std::vector<char> buffer_;
+  std::vector<char> buffer_;  // TLS reads only: allocated at the handshake (an idle plain connection holds none)
   std::chrono::steady_clock::time_point session_deadline_{};
   std::uint64_t deadline_generation_ = 0;
   bool timed_out_ = false;   // the armed deadline passed
