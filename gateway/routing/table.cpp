@@ -248,13 +248,22 @@ class Evaluation {
         out.push_back(Finding{name, where, s.offset});
       }
     };
+    // A text cut at the reader's limit (mime::Limits::max_text_bytes) was not seen whole: fail closed
+    // as for the regex limits, or anything placed after the cut would slip past the rule.
+    auto scan_whole = [&](std::string_view text, bool truncated, const std::string& where) {
+      const std::size_t before = out.size();
+      scan(text, where);
+      if (truncated && out.size() == before) out.push_back(Finding{name, where + " (too long to scan whole; counted as found)", 0});
+    };
     scan(message_.subject, "subject");
     for (std::size_t i = 0; i < message_.texts.size(); ++i) {
-      scan(message_.texts[i].text, "body text " + std::to_string(i + 1) + " (" + message_.texts[i].content_type + ")");
+      scan_whole(message_.texts[i].text, message_.texts[i].truncated,
+                 "body text " + std::to_string(i + 1) + " (" + message_.texts[i].content_type + ")");
     }
     for (const auto& a : message_.attachments) {
       if (!a.part.text_like) continue;
-      scan(a.text, "attachment " + a.part.path + (a.part.filename.empty() ? "" : " (" + a.part.filename + ")"));
+      scan_whole(a.text, a.text_truncated,
+                 "attachment " + a.part.path + (a.part.filename.empty() ? "" : " (" + a.part.filename + ")"));
     }
     return cache_.emplace(name, std::move(out)).first->second;
   }

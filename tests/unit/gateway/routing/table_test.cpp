@@ -179,6 +179,38 @@ BOOST_AUTO_TEST_CASE(identity_code_in_text_attachment_is_protected) {
   BOOST_TEST(r.findings[0].where.find("tiedot.csv") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(text_cut_at_the_reader_limit_counts_as_found) {
+  // The reader keeps at most max_text_bytes of a text; whatever lies beyond was never scanned, so
+  // the detector rules fail closed rather than forward it.
+  mime::Limits limits;
+  limits.max_text_bytes = 64 * 1024;
+  const std::string padding(100 * 1024, 'x');
+  const std::string body =
+      "--b\r\nContent-Type: text/plain\r\n\r\nLiitteenä loki.\r\n"
+      "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"loki.txt\"\r\n\r\n" +
+      padding + "\r\nhetu 010594Y9032\r\n--b--\r\n";
+  auto cut = mime::read_message("From: a@example.fi\r\nSubject: loki\r\nMIME-Version: 1.0\r\n"
+                                "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + body, limits);
+  BOOST_REQUIRE(cut.ok());
+  BOOST_REQUIRE_EQUAL(cut->attachments.size(), 1u);
+  BOOST_REQUIRE(cut->attachments[0].text_truncated);
+  const auto r = route("inbound", {"neuvonta@tyollisyys.example.fi"}, *cut, "citizen@example.com");
+  BOOST_TEST((only(r).action == Action::Kind::protect));
+  BOOST_TEST(only(r).rule->name == "personal-data");
+  BOOST_REQUIRE(!r.findings.empty());
+  BOOST_TEST(r.findings[0].where.find("too long to scan whole") != std::string::npos);
+  // A body text cut the same way, too; the same texts whole and clean are forwarded.
+  auto long_body = mime::read_message("From: a@example.fi\r\nSubject: x\r\n\r\n" + padding + "\r\n", limits);
+  BOOST_REQUIRE(long_body.ok());
+  BOOST_REQUIRE(long_body->texts.at(0).truncated);
+  BOOST_TEST((only(route("inbound", {"neuvonta@tyollisyys.example.fi"}, *long_body, "citizen@example.com")).action ==
+              Action::Kind::protect));
+  auto whole = mime::read_message("From: a@example.fi\r\nSubject: x\r\n\r\n" + padding + "\r\n");
+  BOOST_REQUIRE(whole.ok());
+  BOOST_TEST((only(route("inbound", {"neuvonta@tyollisyys.example.fi"}, *whole, "citizen@example.com")).action ==
+              Action::Kind::forward));
+}
+
 BOOST_AUTO_TEST_CASE(plain_enquiry_is_forwarded_to_the_recipients_team) {
   const auto& d = only(route("inbound", {"TyonHaku@Tyollisyys.Example.FI"}, message("Subject: kysymys\r\n", "Milloin?\r\n"),
                              "citizen@example.com"));
