@@ -1,7 +1,9 @@
 #include "smtp/dsn.hpp"
 #include "smtp/trace.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <ctime>
 
 #include "crypto/random.hpp"
@@ -61,26 +63,42 @@ std::string field(std::string_view name, std::string_view value) {
   return out;
 }
 
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 // The original header section: up to the first empty line, at most `cap` bytes, cut after the last
-// complete line within the cap; every line end CRLF.
-std::string header_section(std::string_view message, std::size_t cap) {
+// complete line within the cap; every line end CRLF. Fields named in `omit` (with their
+// continuation lines) are left out.
+std::string header_section(std::string_view message, std::size_t cap, const std::vector<std::string>& omit) {
   std::string out;
   std::size_t pos = 0;
+  bool omitting = false;
+  auto omitted = [&](std::string_view line) {
+    if (line.starts_with(' ') || line.starts_with('\t')) return omitting;  // a continuation line
+    const auto colon = line.find(':');
+    const std::string_view name = colon == std::string_view::npos ? line : line.substr(0, colon);
+    omitting = std::any_of(omit.begin(), omit.end(), [&](const std::string& o) { return iequal(o, name); });
+    return omitting;
+  };
   while (pos < message.size()) {
     const auto nl = message.find('\n', pos);
     if (nl == std::string_view::npos) {
       // A last line without its end: keep it only if the message ends there (no body follows).
       std::string_view last = message.substr(pos);
       if (!last.empty() && last.back() == '\r') last.remove_suffix(1);
-      if (!last.empty() && out.size() + last.size() + 2 <= cap) out.append(last).append("\r\n");
+      if (!last.empty() && !omitted(last) && out.size() + last.size() + 2 <= cap) out.append(last).append("\r\n");
       break;
     }
     std::string_view line = message.substr(pos, nl - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) break;  // the end of the header section: the body is not ours to send
+    pos = nl + 1;
+    if (omitted(line)) continue;
     if (out.size() + line.size() + 2 > cap) break;
     out.append(line).append("\r\n");
-    pos = nl + 1;
   }
   return out;
 }
@@ -189,7 +207,7 @@ Result<Dsn> build_dsn(const DsnRequest& req) {
   }
 
   // The original header section only — never the body (see the header comment).
-  const std::string headers = header_section(req.original_message, DsnRequest::max_original_headers);
+  const std::string headers = header_section(req.original_message, DsnRequest::max_original_headers, req.omit_fields);
   const bool headers_8bit = has_8bit(headers);
   const std::string headers_part = headers_8bit ? quoted_printable_encode(headers) : headers;
   const std::string text_part = quoted_printable_encode(crlf(text));

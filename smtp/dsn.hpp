@@ -50,6 +50,9 @@ struct DsnRequest {
   // The start of the original message; the header section is taken from it (up to the first empty
   // line, at most max_original_headers bytes, cut at a line end). The body is never used.
   std::string_view original_message;
+  // Header fields (names, case-insensitive) left out of the original headers: e.g. the Reply-To of
+  // a notification, which carries the team's reply token and must not reach the sender.
+  std::vector<std::string> omit_fields;
 
   static constexpr std::size_t max_original_headers = 64 * 1024;
 };

@@ -295,6 +295,9 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
       req.date = clock.now();
       req.recipients = {r};
       req.original_message = head;
+      // A notification's Reply-To holds the team's reply token; the sender of the original (who may
+      // be anyone on the internet) gets the other fields only.
+      if (entry.kind == DeliveryKind::notification) req.omit_fields = {"Reply-To"};
       auto dsn = smtp::build_dsn(req);
       if (!dsn) return dsn.error();
       const std::string id = ingest::new_message_id(clock);

@@ -215,6 +215,21 @@ BOOST_AUTO_TEST_CASE(header_section_is_capped_and_line_ends_normalised) {
   BOOST_TEST(h.find("body") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(omitted_fields_leave_with_their_continuation_lines) {
+  DsnRequest r = request();
+  const std::string message =
+      "From: Sinetti <turvaposti@example.fi>\r\nReply-To:\r\n\treply+SECRETTOKEN@example.fi\r\n"
+      "Subject: Suojattu viesti\r\nreply-to: second@example.fi\r\nTo: team@intra.example.fi\r\n\r\nbody\r\n";
+  r.original_message = message;
+  r.omit_fields = {"Reply-To"};
+  const auto dsn = build_dsn(r);
+  BOOST_REQUIRE(dsn.ok());
+  BOOST_TEST(parts_of(dsn->message).at("text/rfc822-headers") ==
+             "From: Sinetti <turvaposti@example.fi>\r\nSubject: Suojattu viesti\r\nTo: team@intra.example.fi\r\n");
+  BOOST_TEST(dsn->message.find("SECRETTOKEN") == std::string::npos);
+  BOOST_TEST(dsn->message.find("second@example.fi") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(nothing_is_bounced_to_the_null_sender) {
   DsnRequest r = request();
   r.original_sender.clear();
