@@ -195,7 +195,13 @@ int queue(const std::filesystem::path& config_path, const std::string& action, c
                                      nlohmann::json{{"entry", id}}.dump()}};
   auto r = action == "retry" ? st.retry(id, audit) : st.drop(id, audit);
   if (!r) return problem("queue " + action + ": " + r.error().message);
-  if (!*r) return problem("queue " + action + ": no entry " + id + " that can be " + (action == "retry" ? "retried" : "dropped"));
+  if (!*r) {
+    if (auto e = st.find_queue_entry(id); e && *e && (*e)->state == store::QueueState::leased) {
+      return problem("queue retry: " + id + " is being delivered right now (lease until " +
+                     ((*e)->lease_expires ? when(*(*e)->lease_expires) : std::string("?")) + "); try again if it stays queued");
+    }
+    return problem("queue " + action + ": no entry " + id + " that can be " + (action == "retry" ? "retried" : "dropped"));
+  }
   std::cout << id << (action == "retry" ? ": due now\n" : ": dropped\n");
   return exit_ok;
 }

@@ -112,9 +112,10 @@ class Store {
                        const std::string& error, const AuditEvents& audit) = 0;
   virtual Status fail(const std::string& id, const std::string& owner, const std::string& error,
                       const AuditEvents& audit) = 0;
-  // `sinetti queue list|retry ID|drop ID`. retry: failed or queued (or leased: the lease is
-  // broken) becomes queued, due now; drop: anything not done becomes dropped. false: no such entry
-  // or not in a state that allows it.
+  // `sinetti queue list|retry ID|drop ID`. retry: failed or queued (or leased with its lease run
+  // out) becomes queued, due now — never one whose delivery is under way, which would then run
+  // twice at once; drop: anything not done becomes dropped (a lease is broken). false: no such
+  // entry or not in a state that allows it.
   virtual Result<std::vector<QueueEntry>> list_queue(const QueueFilter& filter) = 0;
   virtual Result<std::optional<QueueEntry>> find_queue_entry(const std::string& id) = 0;
   virtual Result<bool> retry(const std::string& id, const AuditEvents& audit) = 0;

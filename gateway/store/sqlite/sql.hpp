@@ -320,7 +320,7 @@ WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2)sql";
 inline constexpr const char* retry_entry = R"sql(
 UPDATE queue_entries SET state = 'queued', next_attempt_at = ?2, lease_owner = NULL, lease_expires_at = NULL,
        updated_at = ?2
-WHERE id = ?1 AND state IN ('queued', 'leased', 'failed'))sql";
+WHERE id = ?1 AND (state IN ('queued', 'failed') OR (state = 'leased' AND lease_expires_at <= ?2)))sql";
 inline constexpr const char* drop_entry = R"sql(
 UPDATE queue_entries SET state = 'dropped', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2
 WHERE id = ?1 AND state IN ('queued', 'leased', 'failed'))sql";

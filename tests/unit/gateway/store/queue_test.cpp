@@ -141,6 +141,13 @@ BOOST_FIXTURE_TEST_CASE(fail_retry_and_drop, Fixture) {
   BOOST_TEST((e.next_attempt == std::optional<Timestamp>(now())));
   BOOST_TEST(!*store->retry("m.2", {}));   // done stays done
   BOOST_TEST(!*store->retry("none", {}));
+  // A delivery under way is not restarted beside itself: only once its lease has run out.
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 1, 5min)->size() == 1u);  // m.1 again
+  BOOST_TEST(!*store->retry("m.1", {}));
+  BOOST_TEST(((*store->find_queue_entry("m.1"))->state == QueueState::leased));
+  clock.advance(5min);
+  BOOST_TEST(*store->retry("m.1", {}));
+  BOOST_TEST(((*store->find_queue_entry("m.1"))->state == QueueState::queued));
 
   BOOST_TEST(*store->drop("m.3", {}));     // leased: the lease is broken
   BOOST_TEST(((*store->find_queue_entry("m.3"))->state == QueueState::dropped));
