@@ -59,7 +59,9 @@ class Received:
         self.arrived = path.stat().st_mtime
 
     def parsed(self):
-        return email.message_from_bytes(self.raw, policy=email.policy.default)
+        if not hasattr(self, "_parsed"):
+            self._parsed = email.message_from_bytes(self.raw, policy=email.policy.default)
+        return self._parsed
 
     def header(self, name):
         return self.parsed()[name]
@@ -73,11 +75,13 @@ class Received:
 
     def text(self):
         """The decoded text of every text part (quoted-printable and base64 undone)."""
-        out = []
-        for part in self.parsed().walk():
-            if part.get_content_maintype() == "text":
-                out.append(part.get_content())
-        return "\n".join(out)
+        if not hasattr(self, "_text"):
+            out = []
+            for part in self.parsed().walk():
+                if part.get_content_maintype() == "text":
+                    out.append(part.get_content())
+            self._text = "\n".join(out)
+        return self._text
 
 
 class MailServer:
