@@ -321,6 +321,7 @@ struct Notifications {
 struct Retention {
   Duration protected_messages{};
   Duration audit_log{};
+  Duration interval{};  // how often serve's housekeeping runs retention
 };
 
 struct Config {

@@ -485,6 +485,9 @@ void read_config(MapReader& root, Config& c) {
     r.duration("protected_messages", c.retention.protected_messages, days(30), days(1), years(10),
                {"Protected messages are crypto-shredded this long after they were stored."});
     r.duration("audit_log", c.retention.audit_log, years(10), days(30), years(50), {"Audit records are kept this long."});
+    r.duration("interval", c.retention.interval, hours(1), minutes(1), days(1),
+               {"How often serve runs retention (as `sinetti purge` does): expired messages shredded, finished "
+                "queue entries, old sessions and audit records removed. Also once at start."});
   };
   if (!root.object("retention", {"How long things are kept."}, read_retention)) {
     MapReader defaults(root.context(), undefined_node(), "retention");

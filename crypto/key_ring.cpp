@@ -382,6 +382,18 @@ Result<DirectoryScan> scan(const fs::path& dir) {
   return found;
 }
 
+// Every private file of the ring (KEK private halves, server secrets) must be private, also for
+// the commands that never read them (`keys list`, `keys rotate`): a readable key is reported at once.
+Result<bool> check_private_modes(const fs::path& dir, const DirectoryScan& found) {
+  for (const KekId id : found.private_halves) {
+    if (auto ok = check_file_mode(dir / kek_name(id, ".key"), Holds::secret); !ok) return ok.error();
+  }
+  for (const auto& name : found.secrets) {
+    if (auto ok = check_file_mode(dir / (name + std::string(secret_suffix)), Holds::secret); !ok) return ok.error();
+  }
+  return true;
+}
+
 // Writes a new KEK's private half, then its public half (the public file is what makes it part
 // of the ring).
 Result<bool> write_kek(const fs::path& dir, KekId id, std::int64_t created) {
@@ -464,6 +476,7 @@ Result<KekId> KeyRing::rotate(const fs::path& dir, const Clock& clock) {
   if (!active) return active.error();
   auto found = scan(dir);
   if (!found) return found.error();
+  if (auto ok = check_private_modes(dir, *found); !ok) return ok.error();
   KekId last = *active;
   if (!found->public_halves.empty()) last = std::max(last, found->public_halves.back());
   if (!found->private_halves.empty()) last = std::max(last, found->private_halves.back());
@@ -480,6 +493,7 @@ Result<std::vector<KekInfo>> KeyRing::list(const fs::path& dir) {
   if (!active) return active.error();
   auto found = scan(dir);
   if (!found) return found.error();
+  if (auto ok = check_private_modes(dir, *found); !ok) return ok.error();
   std::vector<KekInfo> out;
   for (const KekId id : found->public_halves) {
     auto half = read_public_half(dir, id);

@@ -61,7 +61,8 @@ class KeyRing {
   static Result<KekId> init(const std::filesystem::path& dir, const Clock& clock);
   // Adds a new KEK version and makes it active; the old versions stay for opening. Returns its id.
   static Result<KekId> rotate(const std::filesystem::path& dir, const Clock& clock);
-  // The KEK versions in id order. Reads only public files.
+  // The KEK versions in id order. Reads only public files, but refuses, as load does, a private
+  // file (.key, .secret) that group or others may read (so does rotate).
   static Result<std::vector<KekInfo>> list(const std::filesystem::path& dir);
   static Result<KeyRing> load(const std::filesystem::path& dir, Access access);
 

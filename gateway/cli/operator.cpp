@@ -18,6 +18,8 @@
 #include "crypto/sealed_stream.hpp"
 #include "gateway/cli/commands.hpp"
 #include "gateway/cli/runtime.hpp"
+#include "gateway/sealed/sealed_content.hpp"
+#include "gateway/housekeeping/retention.hpp"
 
 namespace sinetti::cli {
 
@@ -69,6 +71,21 @@ struct Opened {
   std::unique_ptr<store::Store> store;
 };
 
+// An audit record for an admin action that is not itself a store change (key ring actions).
+std::optional<Error> record(const config::Config& c, const Clock& clock, store::AuditEvent event) {
+  auto s = open_store(c, clock);
+  if (!s) return s.error();
+  if (auto appended = (*s)->append_audit({std::move(event)}); !appended) return appended.error();
+  return std::nullopt;
+}
+
+// Details as stored, as JSON; a record altered into something that is not JSON shows as its text.
+nlohmann::json details_json(const std::string& details) {
+  auto j = nlohmann::json::parse(details, nullptr, false);
+  if (j.is_discarded()) return details;
+  return j;
+}
+
 std::optional<Opened> open(const std::filesystem::path& path, const Clock& clock) {
   auto c = load(path);
   if (!c) return std::nullopt;
@@ -78,6 +95,41 @@ std::optional<Opened> open(const std::filesystem::path& path, const Clock& clock
     return std::nullopt;
   }
   return Opened{c, std::move(*s)};
+}
+
+// Whether a message's stored content still opens: its data key unwraps with the key ring's private
+// half and every chunk verifies (nothing of the plaintext is kept or shown).
+struct ContentCheck {
+  bool present = false;  // a wrapped key is stored (not shredded)
+  std::uint64_t bytes = 0;
+  std::string problem;   // empty: opens and verifies
+};
+
+ContentCheck check_content(const config::Config& c, store::Store& st, const store::MessageMeta& m) {
+  ContentCheck out;
+  out.present = m.wrapped_key.has_value();
+  if (!out.present) return out;
+  auto ring = crypto::KeyRing::load(c.keys.dir, crypto::Access::open);
+  if (!ring) {
+    out.problem = ring.error().message;
+    return out;
+  }
+  auto reader = sealed::ContentReader::open(st, m, *ring);
+  if (!reader) {
+    out.problem = reader.error().message;
+    return out;
+  }
+  for (;;) {
+    auto piece = (*reader)->next();
+    if (!piece) {
+      out.problem = piece.error().message;
+      return out;
+    }
+    if (piece->empty()) break;
+    out.bytes += piece->size();
+  }
+  if (out.bytes != m.size) out.problem = "opens, but holds " + std::to_string(out.bytes) + " bytes instead of " + std::to_string(m.size);
+  return out;
 }
 
 }  // namespace
@@ -93,6 +145,9 @@ int keys(const std::filesystem::path& config_path, const std::string& action, bo
     auto id = crypto::KeyRing::init(dir, clock);
     if (!id) return problem("keys init: " + id.error().message);
     std::cout << "created key ring in " << dir.string() << " (KEK " << *id << " active); back it up offline\n";
+    if (auto failed = record(*c, clock, {"keys.initialized", "", actor(), "ok", nlohmann::json{{"kek", *id}}.dump()})) {
+      return problem("keys init: the key ring was created, but its audit record was not written: " + failed->message);
+    }
     return exit_ok;
   }
   if (action == "list") {
@@ -108,6 +163,10 @@ int keys(const std::filesystem::path& config_path, const std::string& action, bo
   auto id = crypto::KeyRing::rotate(dir, clock);
   if (!id) return problem("keys rotate: " + id.error().message);
   std::cout << "KEK " << *id << " is now active; reload the gateway (SIGHUP) so that new messages use it\n";
+  if (auto failed = record(*c, clock, {"keys.rotated", "", actor(), "ok", nlohmann::json{{"kek", *id}}.dump()})) {
+    return problem("keys rotate: KEK " + std::to_string(*id) + " was added, but its audit record was not written: " +
+                   failed->message);
+  }
   if (!rewrap) return exit_ok;
 
   auto ring = crypto::KeyRing::load(dir, crypto::Access::open);
@@ -145,6 +204,11 @@ int keys(const std::filesystem::path& config_path, const std::string& action, bo
     auto n = st.rewrap(rewraps);
     if (!n) return problem("keys rotate --rewrap: " + n.error().message);
     done += *n;
+  }
+  const nlohmann::json details = {{"kek", ring->active_kek()}, {"rewrapped", done}, {"failed", failed}};
+  if (auto appended = st.append_audit({{"keys.rewrapped", "", actor(), failed > 0 ? "partial" : "ok", details.dump()}});
+      !appended) {
+    return problem("keys rotate --rewrap: " + appended.error().message);
   }
   std::cout << "rewrapped " << done << " data keys to KEK " << ring->active_kek();
   if (failed > 0) std::cout << "; " << failed << " could not be rewrapped (see above)";
@@ -191,14 +255,18 @@ int queue(const std::filesystem::path& config_path, const std::string& action, c
     if (!json) std::cout << shown << (shown == 1 ? " entry\n" : " entries\n");
     return exit_ok;
   }
-  const store::AuditEvents audit = {{action == "retry" ? "queue.retry" : "queue.drop", "", actor(), "ok",
+  // The record names the entry's message, so that `message status` shows the operator's action.
+  auto found = st.find_queue_entry(id);
+  if (!found) return problem("queue " + action + ": " + found.error().message);
+  const std::string message_id = *found ? (**found).message_id : std::string();
+  const store::AuditEvents audit = {{action == "retry" ? "queue.retry" : "queue.drop", message_id, actor(), "ok",
                                      nlohmann::json{{"entry", id}}.dump()}};
   auto r = action == "retry" ? st.retry(id, audit) : st.drop(id, audit);
   if (!r) return problem("queue " + action + ": " + r.error().message);
   if (!*r) {
-    if (auto e = st.find_queue_entry(id); e && *e && (*e)->state == store::QueueState::leased) {
-      return problem("queue retry: " + id + " is being delivered right now (lease until " +
-                     ((*e)->lease_expires ? when(*(*e)->lease_expires) : std::string("?")) + "); try again if it stays queued");
+    if (*found && (**found).state == store::QueueState::leased && (**found).lease_expires) {
+      return problem("queue " + action + ": entry " + id + " is being delivered now (leased until " +
+                     when(*(**found).lease_expires) + "); try again once that attempt has ended");
     }
     return problem("queue " + action + ": no entry " + id + " that can be " + (action == "retry" ? "retried" : "dropped"));
   }
@@ -235,6 +303,7 @@ int message(const std::filesystem::path& config_path, const std::string& action,
     return true;
   });
   if (!exported) return problem("message status: " + exported.error().message);
+  const ContentCheck content = check_content(*o->config, st, m);
   if (json) {
     nlohmann::json j = {{"id", m.id},
                         {"kind", std::string(store::to_string(m.kind))},
@@ -247,10 +316,17 @@ int message(const std::filesystem::path& config_path, const std::string& action,
                         {"created", when(m.created)},
                         {"size", m.size}};
     if (m.expires) j["expires"] = when(*m.expires);
+    nlohmann::json c = {{"present", content.present}};
+    if (content.present) {
+      c["kek"] = m.kek_id;
+      c["verified"] = content.problem.empty();
+      if (!content.problem.empty()) c["problem"] = content.problem;
+    }
+    j["content"] = c;
     nlohmann::json events = nlohmann::json::array();
     for (const auto& r : records) {
       events.push_back({{"seq", r.seq}, {"at", when(r.at)}, {"event", r.event}, {"message", r.message_id},
-                        {"actor", r.actor}, {"outcome", r.outcome}, {"details", nlohmann::json::parse(r.details, nullptr, false)}});
+                        {"actor", r.actor}, {"outcome", r.outcome}, {"details", details_json(r.details)}});
     }
     j["events"] = events;
     std::cout << j.dump() << "\n";
@@ -265,6 +341,14 @@ int message(const std::filesystem::path& config_path, const std::string& action,
   if (!m.team_id.empty()) std::cout << "  team        " << m.team_id << "\n";
   std::cout << "  created     " << when(m.created) << "\n";
   if (m.expires) std::cout << "  expires     " << when(*m.expires) << "\n";
+  std::cout << "  content     ";
+  if (!content.present) {
+    std::cout << "destroyed (no data key)\n";
+  } else if (content.problem.empty()) {
+    std::cout << m.size << " bytes sealed, data key wrapped to KEK " << m.kek_id << ": opens and verifies\n";
+  } else {
+    std::cout << m.size << " bytes sealed, data key wrapped to KEK " << m.kek_id << ": does not open: " << content.problem << "\n";
+  }
   std::cout << "history\n";
   for (const auto& r : records) {
     std::cout << "  " << when(r.at) << "  " << r.event << "  " << r.outcome << "  " << r.actor;
@@ -285,9 +369,10 @@ int audit(const std::filesystem::path& config_path, const std::string& action) {
     auto v = st.verify_audit();
     if (!v) return problem("audit verify: " + v.error().message);
     if (!v->ok) {
-      std::cout << "audit chain BROKEN at record " << (v->first_bad_seq ? std::to_string(*v->first_bad_seq) : "?") << ": "
-                << v->problem << " (" << v->records << " records checked)\n";
-      return exit_problem;
+      // The one line names the first bad record; everything before it verified.
+      return problem("audit verify: the chain is broken at record " +
+                     (v->first_bad_seq ? std::to_string(*v->first_bad_seq) : std::string("?")) + ": " + v->problem +
+                     " (" + std::to_string(v->records) + " records read)");
     }
     std::cout << "audit chain ok: " << v->records << " records, head " << v->head.seq << " " << hex(v->head.hash) << "\n";
     return exit_ok;
@@ -295,7 +380,7 @@ int audit(const std::filesystem::path& config_path, const std::string& action) {
   auto n = st.export_audit(0, [](const store::AuditRecord& r) {
     nlohmann::json j = {{"seq", r.seq},         {"at", when(r.at)},         {"event", r.event},
                         {"message", r.message_id}, {"actor", r.actor},      {"outcome", r.outcome},
-                        {"details", nlohmann::json::parse(r.details, nullptr, false)},
+                        {"details", details_json(r.details)},
                         {"prev_hash", hex(r.prev_hash)}, {"hash", hex(r.hash)}};
     std::cout << j.dump() << "\n";
     return true;
@@ -310,36 +395,11 @@ int purge(const std::filesystem::path& config_path) {
   SystemClock clock;
   auto o = open(config_path, clock);
   if (!o) return exit_problem;
-  auto r = run_retention(*o->config, *o->store, clock.now(), actor());
+  auto r = housekeeping::run_retention(*o->config, *o->store, clock.now(), actor(), housekeeping::RecordRun::always);
   if (!r) return problem("purge: " + r.error().message);
   std::cout << "expired " << r->expired << " messages, removed " << r->queue_entries << " finished queue entries, "
             << r->sessions << " sessions and " << r->audit_records << " audit records\n";
   return exit_ok;
-}
-
-Result<RetentionRun> run_retention(const config::Config& config, store::Store& store,
-                                   std::chrono::system_clock::time_point now, const std::string& who) {
-  RetentionRun out;
-  const auto t = store::to_timestamp(now);
-  for (;;) {
-    auto n = store.expire(t, 500);
-    if (!n) return n.error();
-    out.expired += *n;
-    if (*n < 500) break;
-  }
-  // Finished queue entries are kept a while for `queue list` and the operator's questions.
-  auto q = store.purge_queue(t - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::duration_cast<std::chrono::seconds>(config.delivery.lifetime)));
-  if (!q) return q.error();
-  out.queue_entries = *q;
-  const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(config.portal.session_idle);
-  auto s = store.purge_sessions(t, t - idle);
-  if (!s) return s.error();
-  out.sessions = *s;
-  auto a = store.purge_audit(t - std::chrono::duration_cast<std::chrono::milliseconds>(config.retention.audit_log), who);
-  if (!a) return a.error();
-  out.audit_records = *a;
-  return out;
 }
 
 }  // namespace sinetti::cli

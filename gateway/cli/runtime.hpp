@@ -1,5 +1,6 @@
 // What `serve` and the operator's commands open from a configuration: the key ring and the store.
-// One place, so that every command finds the same files with the same checks.
+// One place, so that every command finds the same files with the same checks. (Retention, which
+// both run, is gateway/housekeeping/retention.hpp.)
 #pragma once
 
 #include <memory>
@@ -20,17 +21,5 @@ Result<crypto::KeyRing> open_key_ring(const config::Config& config, crypto::Acce
 
 // Opens the configured store (creating the database's directory 0700 when missing).
 Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, const Clock& clock);
-
-// Retention (`sinetti purge`, and the server's housekeeping): shreds protected messages past their
-// expiry, deletes finished queue entries older than delivery.lifetime, expired portal sessions and
-// audit records older than retention.audit_log (keeping the chain verifiable).
-struct RetentionRun {
-  std::size_t expired = 0;
-  std::size_t queue_entries = 0;
-  std::size_t sessions = 0;
-  std::uint64_t audit_records = 0;
-};
-Result<RetentionRun> run_retention(const config::Config& config, store::Store& store,
-                                   std::chrono::system_clock::time_point now, const std::string& actor);
 
 }  // namespace sinetti::cli

@@ -1,6 +1,8 @@
 // `sinetti serve`: load the configuration, open the key ring and the store, plug the ingest, the
-// SMTP listeners and the delivery queue into the Server, and run until SIGTERM/SIGINT; SIGHUP
-// reloads the configuration.
+// SMTP listeners, the delivery queue and housekeeping into the Server, and run until SIGTERM/SIGINT;
+// SIGHUP reloads the configuration and the key ring (each reload is an audit record).
+#include <nlohmann/json.hpp>
+
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -8,7 +10,9 @@
 #include <vector>
 
 #include "gateway/cli/commands.hpp"
+#include "crypto/key_ring_holder.hpp"
 #include "gateway/cli/runtime.hpp"
+#include "gateway/housekeeping/housekeeping.hpp"
 #include "gateway/ingest/ingest.hpp"
 #include "gateway/log.hpp"
 #include "gateway/queue/delivery_queue.hpp"
@@ -44,6 +48,34 @@ class SharedService final : public server::Service {
   std::shared_ptr<server::Service> s_;
 };
 
+// After every reload attempt (on the worker pool): the key ring is loaded again from the keys.dir
+// in force — after `sinetti keys rotate` new messages are wrapped to the new KEK — and the reload is
+// recorded in the audit log. A ring that does not load leaves the running one in place.
+void after_reload(const server::ReloadOutcome& outcome, const std::filesystem::path& config_path,
+                  crypto::KeyRingHolder& rings, store::Store& store, const Clock& clock, const log::Logger& logger) {
+  store::AuditEvents audit;
+  nlohmann::json details = {{"config", config_path.string()}};
+  if (!outcome.ok) details["errors"] = outcome.errors;
+  audit.push_back({"config.reloaded", "", "admin", outcome.ok ? "ok" : "error", details.dump()});
+
+  const crypto::KekId before = rings.current()->active_kek();
+  auto ring = open_key_ring(*outcome.config, crypto::Access::open, clock, false, nullptr);
+  if (!ring) {
+    logger.error("key_ring_reload_failed", {{"error", ring.error().message},
+                                            {"message", "keeping the key ring loaded before"},
+                                            {"kek", before}});
+    audit.push_back({"keys.reloaded", "", "admin", "error", nlohmann::json{{"error", ring.error().message}}.dump()});
+  } else {
+    const crypto::KekId now = ring->active_kek();
+    rings.replace(std::move(*ring));
+    logger.info("key_ring_reloaded", {{"kek", now}, {"previous", before}, {"changed", now != before}});
+    if (now != before) {
+      audit.push_back({"keys.reloaded", "", "admin", "ok", nlohmann::json{{"kek", now}, {"previous", before}}.dump()});
+    }
+  }
+  if (auto s = store.append_audit(audit); !s) logger.error("audit_failed", {{"event", "config.reloaded"}, {"error", s.error().message}});
+}
+
 }  // namespace
 
 int serve(const std::filesystem::path& config_path) {
@@ -71,6 +103,7 @@ int serve(const std::filesystem::path& config_path) {
     std::cerr << "sinetti: " << ring.error().message << "\n";
     return exit_problem;
   }
+  crypto::KeyRingHolder rings(std::move(*ring));
   auto store = open_store(config, clock);
   if (!store) {
     std::cerr << "sinetti: " << store.error().message << "\n";
@@ -84,11 +117,14 @@ int serve(const std::filesystem::path& config_path) {
 
   server::ServerOptions options;
   options.load = load_checked;
+  options.reloaded = [&](const server::ReloadOutcome& outcome) {
+    after_reload(outcome, config_path, rings, **store, clock, logger);
+  };
   server::Server server(config_path, loaded.config, logger, options);
 
-  auto queue = std::make_shared<queue::DeliveryQueue>(server.io_context(), server.workers(), **store, *ring,
+  auto queue = std::make_shared<queue::DeliveryQueue>(server.io_context(), server.workers(), **store, rings,
                                                       loaded.config, clock, logger);
-  auto sinks = std::make_shared<ingest::Ingest>(*snapshot, **store, *ring, server.workers(), clock, logger,
+  auto sinks = std::make_shared<ingest::Ingest>(*snapshot, **store, rings, server.workers(), clock, logger,
                                                 [q = std::weak_ptr<queue::DeliveryQueue>(queue)] {
                                                   if (auto p = q.lock()) p->wake();
                                                 });
@@ -101,6 +137,8 @@ int serve(const std::filesystem::path& config_path) {
   }
   server.add_service(std::make_unique<SharedService>(sinks));
   server.add_service(std::make_unique<SharedService>(queue));
+  server.add_service(std::make_unique<housekeeping::Housekeeping>(server.io_context(), server.workers(), **store,
+                                                                  loaded.config, clock, logger));
   server.add_metrics([metrics] { return metrics->render(); });
   if (auto failed = server.start()) {
     std::cerr << "sinetti: " << failed->message << "\n";

@@ -27,11 +27,11 @@ using store::MessageCommit;
 using store::MessageMeta;
 
 struct Ingest::Shared {
-  Shared(store::Store& s, const crypto::KeyRing& r, server::WorkerPool& w, const Clock& c, const log::Logger& l,
+  Shared(store::Store& s, const crypto::KeyRingHolder& r, server::WorkerPool& w, const Clock& c, const log::Logger& l,
          std::function<void()> q, IngestOptions o)
-      : store(s), ring(r), workers(w), clock(c), logger(l), queued(std::move(q)), options(o) {}
+      : store(s), rings(r), workers(w), clock(c), logger(l), queued(std::move(q)), options(o) {}
   store::Store& store;
-  const crypto::KeyRing& ring;
+  const crypto::KeyRingHolder& rings;
   server::WorkerPool& workers;
   const Clock& clock;
   const log::Logger& logger;
@@ -171,7 +171,8 @@ class Sink final : public smtp::MessageSink {
       meta.id = id_;
       meta.kind = store::MessageKind::spool;
       meta.sender = envelope_.sender;
-      meta.recipients = envelope_.recipients;
+      // No recipients yet: as received they may carry a phone number (recipient@domain.PHONE.s) that
+      // must never be stored in clear; the commit writes the classified, suffix-free ones.
       begun_ = true;
       auto r = co_await await_store<std::monostate>([&](auto d) { store.begin_message_async(std::move(meta), d); });
       if (!r) {
@@ -288,7 +289,9 @@ class Sink final : public smtp::MessageSink {
   Result<CommitBatch> build(const Plan& plan, const mime::Message& message, const routing::Routed& routed, std::uint64_t size) {
     const config::Config& cfg = *snap_->config;
     const auto now = shared_->clock.now();
-    const crypto::KeyRing& ring = shared_->ring;
+    // One ring for the whole batch: every wrapped key and the KEK id beside it agree.
+    const std::shared_ptr<const crypto::KeyRing> current_ring = shared_->rings.current();
+    const crypto::KeyRing& ring = *current_ring;
     CommitBatch batch;
     nlohmann::json received = {{"listener", session_.listener},
                                {"session", session_.id},
@@ -574,10 +577,10 @@ class Sink final : public smtp::MessageSink {
 
 }  // namespace
 
-Ingest::Ingest(std::shared_ptr<const Snapshot> snapshot, store::Store& store, const crypto::KeyRing& ring,
+Ingest::Ingest(std::shared_ptr<const Snapshot> snapshot, store::Store& store, const crypto::KeyRingHolder& rings,
                server::WorkerPool& workers, const Clock& clock, const log::Logger& logger, std::function<void()> queued,
                IngestOptions options)
-    : shared_(std::make_shared<Shared>(store, ring, workers, clock, logger, std::move(queued), options)),
+    : shared_(std::make_shared<Shared>(store, rings, workers, clock, logger, std::move(queued), options)),
       snapshot_(std::move(snapshot)) {}
 
 Ingest::~Ingest() = default;

@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "crypto/key_ring.hpp"
+#include "crypto/key_ring_holder.hpp"
 #include "gateway/i18n/templates.hpp"
 #include "gateway/log.hpp"
 #include "gateway/routing/table.hpp"
@@ -42,9 +42,10 @@ struct IngestOptions {
 // commits in flight.
 class Ingest final : public smtp::MessageSinkFactory, public server::Service {
  public:
-  // Everything referenced must outlive the Ingest. `ring` may be seal-only. `delivered` is called
-  // (from the coroutine's strand) after every commit that queued something, to wake the queue.
-  Ingest(std::shared_ptr<const Snapshot> snapshot, store::Store& store, const crypto::KeyRing& ring,
+  // Everything referenced must outlive the Ingest. The rings may be seal-only; each message is
+  // wrapped to the active KEK of the ring current when it is committed. `queued` is called (from the
+  // coroutine's strand) after every commit that queued something, to wake the queue.
+  Ingest(std::shared_ptr<const Snapshot> snapshot, store::Store& store, const crypto::KeyRingHolder& rings,
          server::WorkerPool& workers, const Clock& clock, const log::Logger& logger, std::function<void()> queued,
          IngestOptions options = {});
   ~Ingest() override;

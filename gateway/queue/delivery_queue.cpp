@@ -91,9 +91,9 @@ std::string kind_name(DeliveryKind k) { return std::string(store::to_string(k));
 }  // namespace
 
 struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State> {
-  State(asio::io_context& io_, server::WorkerPool& w, store::Store& s, const crypto::KeyRing& r,
+  State(asio::io_context& io_, server::WorkerPool& w, store::Store& s, const crypto::KeyRingHolder& r,
         std::shared_ptr<const config::Config> c, const Clock& cl, const log::Logger& l, QueueOptions o)
-      : io(io_), strand(asio::make_strand(io_)), timer(strand), workers(w), store(s), ring(r), config(std::move(c)),
+      : io(io_), strand(asio::make_strand(io_)), timer(strand), workers(w), store(s), rings(r), config(std::move(c)),
         clock(cl), logger(l), options(std::move(o)) {}
 
   asio::io_context& io;
@@ -101,7 +101,7 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
   asio::steady_timer timer;
   server::WorkerPool& workers;
   store::Store& store;
-  const crypto::KeyRing& ring;
+  const crypto::KeyRingHolder& rings;
   std::atomic<std::shared_ptr<const config::Config>> config;
   const Clock& clock;
   const log::Logger& logger;
@@ -180,7 +180,7 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
       co_await end_failed(entry, nullptr, why, "5.0.0", 0, false);
       co_return;
     }
-    auto reader = co_await blocking([&] { return sealed::ContentReader::open(store, **meta, ring); });
+    auto reader = co_await blocking([&] { return sealed::ContentReader::open(store, **meta, *rings.current()); });
     if (!reader) {
       // Our own storage or key trouble: never the sender's fault, so retry rather than bounce.
       co_await end_deferred(entry, **meta, "4.3.0", 0, "cannot open the stored message: " + reader.error().message, *c);
@@ -271,6 +271,8 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
                                  const std::string& status, int reply_code, const std::string& remote) {
     const auto c = config.load();
     auto built = co_await blocking([&]() -> Result<store::CommitBatch> {
+      const auto ring_now = rings.current();
+      const crypto::KeyRing& ring = *ring_now;
       auto reader = sealed::ContentReader::open(store, meta, ring);
       if (!reader) return reader.error();
       std::string head(std::min<std::uint64_t>(meta.size, smtp::DsnRequest::max_original_headers), '\0');
@@ -353,15 +355,15 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
 };
 
 DeliveryQueue::DeliveryQueue(asio::io_context& io, server::WorkerPool& workers, store::Store& store,
-                             const crypto::KeyRing& ring, std::shared_ptr<const config::Config> config, const Clock& clock,
-                             const log::Logger& logger, QueueOptions options)
-    : state_(std::make_shared<State>(io, workers, store, ring, std::move(config), clock, logger, std::move(options))) {}
+                             const crypto::KeyRingHolder& rings, std::shared_ptr<const config::Config> config,
+                             const Clock& clock, const log::Logger& logger, QueueOptions options)
+    : state_(std::make_shared<State>(io, workers, store, rings, std::move(config), clock, logger, std::move(options))) {}
 
 DeliveryQueue::~DeliveryQueue() = default;
 
 std::optional<Error> DeliveryQueue::start() {
   auto& s = *state_;
-  if (s.ring.access() != crypto::Access::open) return make_error("the delivery queue needs the key ring's private keys");
+  if (s.rings.current()->access() != crypto::Access::open) return make_error("the delivery queue needs the key ring's private keys");
   std::array<std::uint8_t, 6> r{};
   crypto::random_bytes(r);
   const std::string host = host_name();

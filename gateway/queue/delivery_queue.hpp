@@ -17,7 +17,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "crypto/key_ring.hpp"
+#include "crypto/key_ring_holder.hpp"
 #include "gateway/log.hpp"
 #include "gateway/server/asio.hpp"
 #include "gateway/server/service.hpp"
@@ -42,8 +42,9 @@ std::chrono::milliseconds backoff(const config::Delivery& delivery, std::uint32_
 
 class DeliveryQueue final : public server::Service {
  public:
-  // The ring must be able to open (Access::open). Everything referenced must outlive the queue.
-  DeliveryQueue(asio::io_context& io, server::WorkerPool& workers, store::Store& store, const crypto::KeyRing& ring,
+  // The rings must be able to open (Access::open); each delivery uses the ring current when it
+  // starts. Everything referenced must outlive the queue.
+  DeliveryQueue(asio::io_context& io, server::WorkerPool& workers, store::Store& store, const crypto::KeyRingHolder& rings,
                 std::shared_ptr<const config::Config> config, const Clock& clock, const log::Logger& logger,
                 QueueOptions options = {});
   ~DeliveryQueue() override;

@@ -226,6 +226,9 @@ asio::awaitable<void> Server::reload_once() {
                                            {"config", config_path_.string()},
                                            {"errors", loaded.errors.size() + (outcome.prepare_failed ? 1 : 0)}});
     reloads_error_.fetch_add(1);  // after the log lines, so whoever sees the count finds them
+    // Named, not a temporary argument: see report_reload.
+    ReloadOutcome failed{false, loaded.errors.size() + (outcome.prepare_failed ? 1 : 0), old};
+    co_await report_reload(failed);
     co_return;
   }
   if (old->admin.has_value() != loaded.config->admin.has_value() ||
@@ -237,6 +240,20 @@ asio::awaitable<void> Server::reload_once() {
   for (auto& s : services_) s->reconfigure(loaded.config);
   logger_.info("config_reloaded", {{"message", "config reloaded"}, {"config", config_path_.string()}});
   reloads_ok_.fetch_add(1);
+  ReloadOutcome done{true, 0, loaded.config};
+  co_await report_reload(done);
+}
+
+// Takes a reference to a named object: GCC 12 destroys a class-type temporary passed by value to a
+// coroutine inside co_await twice (its shared_ptr would be released once too often).
+asio::awaitable<void> Server::report_reload(const ReloadOutcome& outcome) {
+  if (!options_.reloaded) co_return;
+  // A failing hook must not end the reload loop (later reloads would never run).
+  try {
+    co_await workers_.run_blocking([this, &outcome] { options_.reloaded(outcome); });
+  } catch (const std::exception& e) {
+    logger_.error("internal_error", {{"in", "reloaded"}, {"error", e.what()}});
+  }
 }
 
 // ---- stop ----------------------------------------------------------------------------------------------

@@ -29,6 +29,13 @@ namespace sinetti::server {
 // The version the admin endpoint reports (the CMake project version).
 const char* version();
 
+// What a reload attempt (SIGHUP or request_reload) ended with.
+struct ReloadOutcome {
+  bool ok = false;                                // the new configuration is in force
+  std::size_t errors = 0;                         // problems found in it (when not ok)
+  std::shared_ptr<const config::Config> config;   // the snapshot in force now (the old one when not ok)
+};
+
 struct ServerOptions {
   std::size_t io_threads = 0;      // 0: std::thread::hardware_concurrency(), at least 2
   // Blocking work; at least 1. Its threads mostly wait (SQLite commits, fsync, HTTP calls), so there
@@ -38,6 +45,9 @@ struct ServerOptions {
   bool handle_signals = true;      // SIGHUP, SIGTERM, SIGINT
   // Loads and validates the configuration on reload; empty: config::load_file with file checks.
   std::function<config::LoadResult(const std::filesystem::path&)> load;
+  // Called after every reload attempt, ok or not, on the worker pool (blocking work is fine), before
+  // the next reload can begin. serve reloads the key ring here and writes the audit record.
+  std::function<void(const ReloadOutcome&)> reloaded;
   AdminListener::Options admin;
 };
 
@@ -88,6 +98,7 @@ class Server {
   asio::awaitable<void> watch_signals();
   asio::awaitable<void> reload_loop();
   asio::awaitable<void> reload_once();
+  asio::awaitable<void> report_reload(const ReloadOutcome& outcome);
   asio::awaitable<void> shutdown(std::string reason);
   asio::awaitable<bool> wait_until_idle(std::chrono::steady_clock::time_point deadline);
   void run_io_thread();

@@ -39,7 +39,9 @@ class WorkerPool {
   }
 
   // Runs fn() on a pool thread; the calling coroutine resumes on its own executor with fn's result,
-  // or with fn's exception rethrown. Throws boost::system::system_error(operation_aborted) if the
+  // or with fn's exception rethrown. Capture only references and plain pointers in a lambda passed
+  // straight to co_await run_blocking(...): GCC 12 destroys such a temporary argument twice, harmless
+  // only when its destructor is trivial (a captured shared_ptr or string would be released twice). Throws boost::system::system_error(operation_aborted) if the
   // pool is stopping. Callers must not destroy the io_context they run on before stop() returns.
   template <typename Fn>
   asio::awaitable<std::invoke_result_t<Fn&>> run_blocking(Fn fn);

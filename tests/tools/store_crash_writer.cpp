@@ -1,19 +1,27 @@
-// Test-only helper for tests/e2e/store_crash_test.py (not part of the product).
-//   store_crash_writer write DB RUN     stores messages as fast as it can, from several threads, and
-//                                       prints "ID CHECKSUM CHUNKS" for each one only after its
-//                                       commit completed; runs until killed.
-//   store_crash_writer verify DB FILE   re-opens the store (as a restart does) and checks that every
-//                                       message listed in FILE is stored with intact chunks, and that
-//                                       the audit chain verifies. Exit 0 if so, 1 otherwise.
-// The content is random-looking bytes; the layer above will extend this to sealed content that
-// must open and verify.
-#include <openssl/evp.h>
+// Test-only helper for tests/e2e/store_crash_test.py (not part of the product). DIR holds the
+// store (DIR/store.db) and the key ring (DIR/keys).
+//   store_crash_writer init DIR        creates the key ring in DIR/keys (KEK 1 active).
+//   store_crash_writer rotate DIR      adds a KEK and makes it active (as `sinetti keys rotate`).
+//   store_crash_writer write DIR RUN   seals and stores messages as fast as it can, from several
+//                                      threads, as the ingest does: a fresh data key per message,
+//                                      content sealed by sealed::ContentWriter, the key wrapped to the
+//                                      active KEK with the ring's public half only. Half the messages
+//                                      stream (begin_message, append_chunks, commit), half commit
+//                                      in one step. Prints "ID SHA256 SIZE KEK" for each one only
+//                                      after its commit completed; runs until killed.
+//   store_crash_writer verify DIR FILE re-opens the store (as a restart does) with the ring's private
+//                                      half and checks that every message listed in FILE is stored,
+//                                      wrapped to the KEK it was reported with, opens through
+//                                      sealed::ContentReader and hashes to the reported SHA-256; its
+//                                      queue entry is there and the audit chain verifies. Exit 0 if
+//                                      so, 1 otherwise.
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -22,22 +30,27 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/key_ring.hpp"
+#include "crypto/primitives.hpp"
+#include "gateway/sealed/sealed_content.hpp"
 #include "gateway/store/sqlite_store.hpp"
 #include "sinetti/clock.hpp"
 
 using namespace sinetti::store;
+namespace crypto = sinetti::crypto;
+namespace sealed = sinetti::sealed;
+namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t piece_size = 64 * 1024;
 constexpr int threads = 4;
 constexpr int in_flight_per_thread = 4;
 
-Hash sha256(std::span<const std::uint8_t> data) {
-  Hash out{};
-  unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha256(), nullptr) != 1) std::abort();
-  return out;
+Hash audit_hash(std::span<const std::uint8_t> data) {
+  const auto d = crypto::sha256(data);
+  Hash h{};
+  std::copy(d.begin(), d.end(), h.begin());
+  return h;
 }
 
 struct Rng {
@@ -50,35 +63,23 @@ struct Rng {
   }
 };
 
-// FNV-1a 64 over the concatenated chunks.
-struct Checksum {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  void add(std::span<const std::uint8_t> bytes) {
-    for (const auto b : bytes) {
-      h ^= b;
-      h *= 0x100000001b3ull;
-    }
+std::string hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const auto b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
   }
-};
-
-std::string hex64(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
+  return out;
 }
 
-// Mostly small messages, some spanning several chunks.
-std::vector<Chunk> content(Rng& rng, Checksum& sum) {
+// Mostly small messages, a quarter spanning several 64 KiB chunks.
+std::string plaintext(Rng& rng) {
   const bool large = rng.next() % 4 == 0;
-  const std::size_t size = large ? 64 * 1024 + rng.next() % (150 * 1024) : 512 + rng.next() % (8 * 1024);
-  std::vector<Chunk> pieces;
-  for (std::size_t at = 0; at < size; at += piece_size) {
-    Chunk c(std::min(piece_size, size - at));
-    for (auto& b : c) b = static_cast<std::uint8_t>(rng.next() >> 24);
-    sum.add(c);
-    pieces.push_back(std::move(c));
-  }
-  return pieces;
+  const std::size_t size = large ? 64 * 1024 + rng.next() % (200 * 1024) : 200 + rng.next() % (8 * 1024);
+  std::string text(size, '\0');
+  for (auto& c : text) c = static_cast<char>(rng.next() >> 24);
+  return text;
 }
 
 // One write() per line: lines from different threads never interleave.
@@ -93,7 +94,7 @@ void report(const std::string& line) {
   }
 }
 
-int write_loop(Store& store, const std::string& run) {
+int write_loop(Store& store, const crypto::KeyRing& ring, const std::string& run) {
   std::vector<std::thread> pool;
   std::atomic<bool> failed{false};
   for (int t = 0; t < threads; ++t) {
@@ -108,34 +109,40 @@ int write_loop(Store& store, const std::string& run) {
           cv.wait(lock, [&] { return outstanding < in_flight_per_thread; });
         }
         const std::string id = "r" + run + "-t" + std::to_string(t) + "-" + std::to_string(n);
-        Checksum sum;
-        auto pieces = content(rng, sum);
-        const auto chunks = pieces.size();
-        std::uint64_t size = 0;
-        for (const auto& p : pieces) size += p.size();
+        const std::string text = plaintext(rng);
+        const auto digest = crypto::sha256(crypto::as_bytes(text));
+        const auto key = crypto::DataKey::generate();
+        sealed::ContentWriter writer(key, id);
+
         MessageMeta meta;
         meta.id = id;
         meta.kind = MessageKind::spool;
         meta.sender = "sender@example.com";
         meta.recipients = {"team@example.fi"};
-        meta.wrapped_key = Bytes(40, static_cast<std::uint8_t>(n));
-        meta.kek_id = 1;
+        meta.wrapped_key = ring.wrap(key, id);
+        meta.kek_id = ring.active_kek();
+        meta.size = text.size();
         CommitBatch batch;
         MessageCommit mc;
         mc.id = id;
+        mc.size = text.size();
         if (n % 2 == 0) {
-          // Streamed: create, append all but the last piece, commit the last.
+          // Streamed as DATA arrives: pieces sealed so far go to the store before the commit.
           if (!store.begin_message(meta).ok()) { failed = true; break; }
-          std::vector<Chunk> last;
-          last.push_back(std::move(pieces.back()));
-          pieces.pop_back();
+          std::vector<Chunk> pieces;
+          const std::size_t half = text.size() / 2;
+          writer.update(std::string_view(text).substr(0, half), pieces);
           if (!store.append_chunks(id, std::move(pieces)).ok()) { failed = true; break; }
-          mc.chunks = std::move(last);
+          std::vector<Chunk> rest;
+          writer.update(std::string_view(text).substr(half), rest);
+          writer.finish(rest);
+          mc.chunks = std::move(rest);
+          mc.meta = meta;  // the classification at the end replaces the descriptive fields
         } else {
+          writer.update(text, mc.chunks);
+          writer.finish(mc.chunks);
           mc.meta = meta;
-          mc.chunks = std::move(pieces);
         }
-        mc.size = size;
         batch.messages.push_back(std::move(mc));
         QueueEntry e;
         e.message_id = id;
@@ -148,7 +155,8 @@ int write_loop(Store& store, const std::string& run) {
         a.actor = "system";
         a.outcome = "ok";
         batch.audit.push_back(a);
-        const std::string line = id + " " + hex64(sum.h) + " " + std::to_string(chunks) + "\n";
+        const std::string line = id + " " + hex(digest) + " " + std::to_string(text.size()) + " " +
+                                 std::to_string(ring.active_kek()) + "\n";
         {
           std::lock_guard lock(mutex);
           ++outstanding;
@@ -174,15 +182,43 @@ int write_loop(Store& store, const std::string& run) {
   return failed ? 1 : 0;
 }
 
-int verify(Store& store, const std::string& list) {
+// Opens the message as delivery does and hashes the plaintext; empty on any failure (reported).
+std::string open_and_hash(Store& store, const MessageMeta& meta, const crypto::KeyRing& ring) {
+  auto reader = sealed::ContentReader::open(store, meta, ring);
+  if (!reader) {
+    std::cerr << "does not open: " << meta.id << ": " << reader.error().message << "\n";
+    return {};
+  }
+  crypto::Sha256 running;
+  std::uint64_t size = 0;
+  for (;;) {
+    auto piece = (*reader)->next();
+    if (!piece) {
+      std::cerr << "does not verify: " << meta.id << ": " << piece.error().message << "\n";
+      return {};
+    }
+    if (piece->empty()) break;
+    size += piece->size();
+    running.update(crypto::as_bytes(*piece));
+  }
+  if (size != meta.size) {
+    std::cerr << "wrong size: " << meta.id << "\n";
+    return {};
+  }
+  return hex(running.finish());
+}
+
+int verify(Store& store, const crypto::KeyRing& ring, const std::string& list) {
   std::ifstream in(list);
   std::string line;
   std::size_t checked = 0, bad = 0;
+  std::vector<std::size_t> per_kek;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
-    std::string id, checksum;
-    std::uint32_t chunks = 0;
-    if (!(fields >> id >> checksum >> chunks)) continue;
+    std::string id, digest;
+    std::uint64_t size = 0;
+    std::uint32_t kek = 0;
+    if (!(fields >> id >> digest >> size >> kek)) continue;
     ++checked;
     auto meta = store.find_message(id);
     if (!meta.ok() || !meta->has_value()) {
@@ -190,21 +226,19 @@ int verify(Store& store, const std::string& list) {
       ++bad;
       continue;
     }
-    if ((*meta)->state != MessageState::stored || (*meta)->chunk_count != chunks) {
-      std::cerr << "wrong state or chunk count: " << id << "\n";
+    const MessageMeta& m = **meta;
+    if (m.state != MessageState::stored || m.size != size || m.kek_id != kek || !m.wrapped_key) {
+      std::cerr << "wrong state, size or KEK: " << id << "\n";
       ++bad;
       continue;
     }
-    Checksum sum;
-    auto n = store.for_each_chunk(id, [&](std::uint32_t, std::span<const std::uint8_t> b) {
-      sum.add(b);
-      return true;
-    });
-    if (!n.ok() || *n != chunks || hex64(sum.h) != checksum) {
+    if (open_and_hash(store, m, ring) != digest) {
       std::cerr << "content differs: " << id << "\n";
       ++bad;
       continue;
     }
+    if (per_kek.size() <= kek) per_kek.resize(kek + 1);
+    ++per_kek[kek];
     auto entry = store.find_queue_entry(id + ".1");
     if (!entry.ok() || !entry->has_value()) {
       std::cerr << "queue entry missing: " << id << "\n";
@@ -214,7 +248,10 @@ int verify(Store& store, const std::string& list) {
   auto audit = store.verify_audit();
   const bool chain_ok = audit.ok() && audit->ok;
   std::cout << "checked " << checked << " bad " << bad << " removed_at_open " << store.stats().removed_at_open
-            << " audit " << (chain_ok ? "ok" : "broken") << " records " << (audit.ok() ? audit->records : 0) << "\n";
+            << " audit " << (chain_ok ? "ok" : "broken") << " records " << (audit.ok() ? audit->records : 0)
+            << " opened_per_kek";
+  for (std::size_t k = 1; k < per_kek.size(); ++k) std::cout << " " << k << ":" << per_kek[k];
+  std::cout << "\n";
   if (!chain_ok) std::cerr << "audit chain: " << (audit.ok() ? audit->problem : audit.error().message) << "\n";
   return bad == 0 && chain_ok ? 0 : 1;
 }
@@ -222,21 +259,37 @@ int verify(Store& store, const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: store_crash_writer write DB RUN | verify DB FILE\n";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool two = mode == "init" || mode == "rotate";
+  if (argc != (two ? 3 : 4) || (!two && mode != "write" && mode != "verify")) {
+    std::cerr << "usage: store_crash_writer init DIR | rotate DIR | write DIR RUN | verify DIR FILE\n";
     return 2;
   }
-  const std::string mode = argv[1];
+  const fs::path dir = argv[2];
+  const fs::path keys = dir / "keys";
   sinetti::SystemClock clock;
+  if (two) {
+    auto id = mode == "init" ? crypto::KeyRing::init(keys, clock) : crypto::KeyRing::rotate(keys, clock);
+    if (!id) {
+      std::cerr << id.error().message << "\n";
+      return 1;
+    }
+    std::cout << "kek " << *id << "\n";
+    return 0;
+  }
+  // The writer seals as the network-facing ingest does: with the public half only.
+  auto ring = crypto::KeyRing::load(keys, mode == "write" ? crypto::Access::seal : crypto::Access::open);
+  if (!ring) {
+    std::cerr << ring.error().message << "\n";
+    return 1;
+  }
   SqliteOptions options;
-  options.path = argv[2];
-  auto store = SqliteStore::open(options, clock, sha256);
+  options.path = dir / "store.db";
+  auto store = SqliteStore::open(options, clock, audit_hash);
   if (!store) {
     std::cerr << store.error().message << "\n";
     return 1;
   }
-  if (mode == "write") return write_loop(**store, argv[3]);
-  if (mode == "verify") return verify(**store, argv[3]);
-  std::cerr << "unknown mode " << mode << "\n";
-  return 2;
+  if (mode == "write") return write_loop(**store, *ring, argv[3]);
+  return verify(**store, *ring, argv[3]);
 }
