@@ -96,7 +96,8 @@ class Store {
   virtual Result<PinCounters> pin_counters(const MessageId& id) = 0;
 
   // ---- device confirmation (letter) -----------------------------------------------------------------
-  // Returns false if the binding already existed.
+  // Binds the first device that confirms a read link; returns false, and records nothing, if the
+  // link already has a device (this one or another: a sealed letter opens on one device only).
   virtual Result<bool> bind_device(const DeviceBinding& binding, const AuditEvents& audit) = 0;
   virtual Result<bool> is_device_bound(const Hash& token_hash, const Hash& device_hash) = 0;
 

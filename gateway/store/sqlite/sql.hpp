@@ -276,8 +276,10 @@ inline constexpr const char* count_pin_failure =
 
 // ---- device bindings ------------------------------------------------------------------------------
 
+// Only the first device that confirms a read link is bound (a sealed letter opens on one device).
 inline constexpr const char* insert_device = R"sql(
-INSERT INTO device_bindings (token_hash, device_hash, message_id, created_at) VALUES (?1, ?2, ?3, ?4)
+INSERT INTO device_bindings (token_hash, device_hash, message_id, created_at)
+SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM device_bindings WHERE token_hash = ?1)
 ON CONFLICT (token_hash, device_hash) DO NOTHING)sql";
 inline constexpr const char* select_device =
     "SELECT 1 FROM device_bindings WHERE token_hash = ?1 AND device_hash = ?2";

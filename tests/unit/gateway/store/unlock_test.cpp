@@ -158,7 +158,11 @@ BOOST_FIXTURE_TEST_CASE(devices_are_bound_to_a_read_link, Fixture) {
   BOOST_TEST(*store->is_device_bound(hash_of(1), hash_of(2)));
   BOOST_TEST(!*store->is_device_bound(hash_of(1), hash_of(3)));
   BOOST_TEST(!*store->is_device_bound(hash_of(4), hash_of(2)));
-  BOOST_TEST(store->audit_head()->seq == 2u);  // stored + the one new binding
+  // A second device for the same link is refused; the same device elsewhere is fine.
+  BOOST_TEST(!*store->bind_device(device(hash_of(1), hash_of(3), "m1"), {event("unlock.device", "m1", "client", "ok")}));
+  BOOST_TEST(!*store->is_device_bound(hash_of(1), hash_of(3)));
+  BOOST_TEST(*store->bind_device(device(hash_of(4), hash_of(2), "m1"), {}));
+  BOOST_TEST(store->audit_head()->seq == 2u);  // stored + the one new binding with an audit record
 }
 
 BOOST_FIXTURE_TEST_CASE(sessions_live_until_their_absolute_expiry_or_idle_purge, Fixture) {
