@@ -1,5 +1,5 @@
-# Writes OUTPUT: a C++ table of the built-in templates, one entry per *.txt file in DIR (cmake -P).
-file(GLOB files RELATIVE "${DIR}" "${DIR}/*.txt")
+# Writes OUTPUT: a C++ table of the built-in templates, one entry per *.txt and *.html file in DIR (cmake -P).
+file(GLOB files RELATIVE "${DIR}" "${DIR}/*.txt" "${DIR}/*.html")
 list(SORT files)
 set(body "// Generated from config/templates/ by gateway/i18n/embed_templates.cmake; do not edit.\n")
 string(APPEND body "#include \"gateway/i18n/builtin_templates.hpp\"\n\nnamespace sinetti::i18n::detail {\n\n")

@@ -162,6 +162,45 @@ Result<std::string> Templates::render(std::string_view kind, config::Language la
   return out;
 }
 
+namespace {
+
+// "NAME: value" lines up to the first empty line; the rest is the body.
+Result<std::pair<std::string, std::string>> split_head(std::string_view kind, std::string_view text,
+                                                       std::string_view field) {
+  std::string value;
+  std::string_view rest = text;
+  const std::string prefix = std::string(field) + ":";
+  while (!rest.empty()) {
+    const auto eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;
+    if (!line.starts_with(prefix)) {
+      return make_error("template " + std::string(kind) + ": only a " + prefix + " line may precede the empty line");
+    }
+    line.remove_prefix(prefix.size());
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    value = std::string(line);
+  }
+  if (value.empty()) return make_error("template " + std::string(kind) + ": no " + prefix + " line");
+  for (char& c : value) {
+    if (c == '\r' || c == '\n' || c == '\t') c = ' ';
+  }
+  return std::pair<std::string, std::string>(std::move(value), std::string(rest));
+}
+
+}  // namespace
+
+Result<RenderedPage> Templates::render_page(std::string_view kind, config::Language language,
+                                            const TemplateMap& values) const {
+  auto text = render(kind, language, values, Escape::html);
+  if (!text) return text.error();
+  auto parts = split_head(kind, *text, "Title");
+  if (!parts) return parts.error();
+  return RenderedPage{std::move(parts->first), std::move(parts->second)};
+}
+
 Result<RenderedMail> Templates::render_mail(std::string_view kind, config::Language language,
                                             const TemplateMap& values) const {
   auto text = render(kind, language, values);

@@ -1,4 +1,4 @@
-// Templates for what Sinetti writes to people: notification mails now, portal pages later. Mustache
+// Templates for what Sinetti writes to people: notification mails and portal pages. Mustache
 // (kainjow/mustache) behind a small value type; the built-in templates come from config/templates/
 // and an operator's directory (notifications.templates_dir) overrides them file by file.
 // Input: operator-written template files; values come from configuration and the gateway, never
@@ -37,9 +37,15 @@ struct RenderedMail {
   std::string body;
 };
 
+// A rendered portal page template (`KIND.LANG.html`): its Title line and the HTML body.
+struct RenderedPage {
+  std::string title;
+  std::string body;
+};
+
 class Templates {
  public:
-  // Built-in templates, overridden by `*.txt` files in `override_dir` when given. Every template is
+  // Built-in templates, overridden by `*.txt` and `*.html` files in `override_dir` when given. Every template is
   // parsed here; the error names the file and what is wrong.
   static Result<std::shared_ptr<const Templates>> load(const std::optional<std::filesystem::path>& override_dir);
 
@@ -48,6 +54,9 @@ class Templates {
                              Escape escape = Escape::none) const;
   // A mail template: "Subject: ..." header lines, an empty line, the body.
   Result<RenderedMail> render_mail(std::string_view kind, config::Language language, const TemplateMap& values) const;
+
+  // A page template, HTML-escaped: "Title: ..." first, an empty line, then the HTML.
+  Result<RenderedPage> render_page(std::string_view kind, config::Language language, const TemplateMap& values) const;
 
   // Which file each template came from ("built-in" or a path), for check-config.
   std::vector<std::pair<std::string, std::string>> sources() const;

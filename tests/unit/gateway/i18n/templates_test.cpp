@@ -157,4 +157,36 @@ BOOST_AUTO_TEST_CASE(formats) {
   BOOST_TEST(format_date(t, Language::en) == "31 December 2026");
 }
 
+BOOST_AUTO_TEST_CASE(page_templates_are_html_escaped_and_titled) {
+  auto t = Templates::load(std::nullopt);
+  BOOST_TEST_REQUIRE(t.ok(), (t.ok() ? "" : t.error().message));
+  for (Language l : {Language::fi, Language::sv, Language::en}) {
+    for (const char* kind : {"landing", "read", "not-found", "error", "accessibility"}) {
+      auto p = (*t)->render_page(kind, l, {{"organisation", "Org"}, {"subject", "S"}, {"home", true}});
+      BOOST_TEST_REQUIRE(p.ok(), kind << ": " << (p.ok() ? "" : p.error().message));
+      BOOST_TEST(!p->title.empty(), kind);
+      BOOST_TEST(p->body.find("<h1>") != std::string::npos, kind);
+    }
+  }
+  auto read = (*t)->render_page("read", Language::en, {{"subject", "<b>\"x\" & 'y'</b>"}, {"body_html", "<p>kept</p>"}});
+  BOOST_TEST_REQUIRE(read.ok());
+  BOOST_TEST(read->title == "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
+  BOOST_TEST(read->body.find("<h1>&lt;b&gt;") != std::string::npos);
+  BOOST_TEST(read->body.find("<p>kept</p>") != std::string::npos);  // triple mustache: already HTML
+
+  TempDir dir;
+  dir.write("not-found.en.html", "Title: Gone\n\n<h1>Gone {{organisation}}</h1>\n");
+  auto o = Templates::load(dir.path);
+  BOOST_TEST_REQUIRE(o.ok(), (o.ok() ? "" : o.error().message));
+  auto gone = (*o)->render_page("not-found", Language::en, {{"organisation", "<Org>"}});
+  BOOST_TEST_REQUIRE(gone.ok());
+  BOOST_TEST(gone->title == "Gone");
+  BOOST_TEST(gone->body == "<h1>Gone &lt;Org&gt;</h1>\n");
+  TempDir untitled;
+  untitled.write("not-found.en.html", "<h1>Gone</h1>\n");
+  auto u = Templates::load(untitled.path);
+  BOOST_TEST_REQUIRE(u.ok());
+  BOOST_TEST(!(*u)->render_page("not-found", Language::en, {}).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
