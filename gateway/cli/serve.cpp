@@ -1,6 +1,6 @@
 // `sinetti serve`: load the configuration, open the key ring and the store, plug the ingest, the
-// SMTP listeners, the delivery queue and housekeeping into the Server, and run until SIGTERM/SIGINT;
-// SIGHUP reloads the configuration and the key ring (each reload is an audit record).
+// SMTP listeners, the delivery queue, housekeeping and the portal into the Server, and run until
+// SIGTERM/SIGINT; SIGHUP reloads the configuration and the key ring (each reload is an audit record).
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -15,12 +15,14 @@
 #include "gateway/housekeeping/housekeeping.hpp"
 #include "gateway/ingest/ingest.hpp"
 #include "gateway/log.hpp"
+#include "gateway/portal/portal_listener.hpp"
 #include "gateway/queue/delivery_queue.hpp"
 #include "gateway/routing/table.hpp"
 #include "gateway/server/instance_files.hpp"
 #include "gateway/server/server.hpp"
 #include "gateway/server/smtp_listener.hpp"
 #include "gateway/server/smtp_metrics.hpp"
+#include "sms/make_sender.hpp"
 
 namespace sinetti::cli {
 namespace {
@@ -96,8 +98,8 @@ int serve(const std::filesystem::path& config_path) {
     std::cerr << "sinetti: " << failed->message << "\n";
     return exit_problem;
   }
-  // The ingest seals with the public halves; the queue (and later the portal) open with the private
-  // ones, so serve loads the whole ring.
+  // The ingest seals with the public halves; the queue and the portal open with the private ones,
+  // so serve loads the whole ring.
   auto ring = open_key_ring(config, crypto::Access::open, clock, config.keys.create_if_missing, &logger);
   if (!ring) {
     std::cerr << "sinetti: " << ring.error().message << "\n";
@@ -139,6 +141,15 @@ int serve(const std::filesystem::path& config_path) {
   server.add_service(std::make_unique<SharedService>(queue));
   server.add_service(std::make_unique<housekeeping::Housekeeping>(server.io_context(), server.workers(), **store,
                                                                   loaded.config, clock, logger));
+  // The portal's SMS sender follows sms.* on every reload.
+  auto sms_sender = [&clock](const config::Config& c) -> Result<std::shared_ptr<sms::SmsSender>> {
+    auto s = sms::make_sms_sender(c.sms, clock);
+    if (!s) return s.error();
+    return std::shared_ptr<sms::SmsSender>(std::move(*s));
+  };
+  server.add_service(std::make_unique<portal::PortalListener>(server.io_context(), server.workers(), loaded.config,
+                                                              **store, rings, sms_sender, clock, logger,
+                                                              portal::PortalListener::Options{}));
   server.add_metrics([metrics] { return metrics->render(); });
   if (auto failed = server.start()) {
     std::cerr << "sinetti: " << failed->message << "\n";

@@ -1,0 +1,11 @@
+# Writes OUTPUT: gateway/portal/static/portal.css as the body of portal::stylesheet() (cmake -P).
+file(READ "${INPUT}" text)
+string(FIND "${text}" ")SINETTI_STATIC\"" clash)
+if(NOT clash EQUAL -1)
+  message(FATAL_ERROR "${INPUT} contains the embedding delimiter")
+endif()
+set(body "// Generated from gateway/portal/static/portal.css by gateway/portal/embed_static.cmake; do not edit.\n")
+string(APPEND body "#include \"gateway/portal/pages.hpp\"\n\nnamespace sinetti::portal {\n\n")
+string(APPEND body "std::string_view stylesheet() {\n  static constexpr std::string_view css = R\"SINETTI_STATIC(${text})SINETTI_STATIC\";\n  return css;\n}\n\n}  // namespace sinetti::portal\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUTPUT}.tmp" "${OUTPUT}")

@@ -1,0 +1,674 @@
+#include "gateway/portal/handler.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/sealed_stream.hpp"
+#include "crypto/tokens.hpp"
+#include "gateway/i18n/format.hpp"
+#include "gateway/portal/content.hpp"
+#include "gateway/portal/pages.hpp"
+#include "gateway/portal/router.hpp"
+#include "gateway/portal/session.hpp"
+#include "gateway/routing/marks.hpp"
+#include "gateway/sealed/sealed_content.hpp"
+#include "smtp/mime/message.hpp"
+#include "sms/pin_text.hpp"
+
+namespace sinetti::portal {
+
+namespace {
+
+using config::Language;
+using i18n::TemplateMap;
+
+constexpr std::size_t download_piece = 64 * 1024;
+// The metadata pass over a message for the read page and a download's head keeps this much text
+// of a text-like attachment (the attachment itself streams).
+constexpr std::size_t metadata_text_bytes = 64 * 1024;
+
+store::Timestamp now_ts(const Clock& clock) { return store::to_timestamp(clock.now()); }
+
+// A read link that opens a protected message: known, not revoked, not expired, message not shredded.
+struct Link {
+  std::string token;
+  store::Hash token_hash{};
+  std::string token_hex;
+  store::ReadToken record;
+  store::MessageMeta meta;
+  std::string base;  // "/m/TOKEN"
+};
+
+// The SMS limits from unlock.pin.
+store::PinLimits pin_limits(const config::Config& c) {
+  return store::PinLimits{c.unlock.pin.max_attempts, c.unlock.pin.max_per_hour, c.unlock.pin.max_failures};
+}
+
+std::string pin_context(const std::string& challenge_id, const std::string& token_hex) {
+  return challenge_id + "\n" + token_hex;
+}
+
+class Handling {
+ public:
+  Handling(const Request& request, const PortalContext& ctx)
+      : req_(request), ctx_(ctx), cfg_(ctx.config), lang_(choose_language(request, ctx.config)) {}
+
+  Response run() {
+    const Route r = route(req_.method, req_.path());
+    Response res = dispatch(r);
+    return finish(std::move(res));
+  }
+
+  Response error_page(int status, std::string_view kind, TemplateMap values = {}) {
+    values.insert_or_assign(std::string(kind), true);
+    auto page = render_page(ctx_.templates, cfg_, lang_, "error", std::move(values), req_.path());
+    if (!page) {
+      ctx_.logger.error("portal_template_failed", {{"template", "error"}, {"error", page.error().message}});
+      Response r;
+      r.status = status;
+      r.set("Content-Type", "text/plain; charset=utf-8");
+      r.body = "error\n";
+      return r;
+    }
+    return html_response(status, std::move(*page));
+  }
+
+  Response finish(Response res) {
+    if (session_ && session_->created) res.add("Set-Cookie", SessionKeeper::set_cookie(*session_));
+    if (device_cookie_) res.add("Set-Cookie", set_device_cookie(*device_cookie_));
+    add_security_headers(res);
+    return res;
+  }
+
+ private:
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  Response server_error(std::string_view where, const Error& e) {
+    ctx_.logger.error("portal_error", {{"in", where}, {"error", e.message}});
+    return error_page(500, "server");
+  }
+
+  Response page(int status, std::string_view kind, TemplateMap values) {
+    auto html = render_page(ctx_.templates, cfg_, lang_, kind, std::move(values), req_.path());
+    if (!html) return server_error("template", html.error());
+    return html_response(status, std::move(*html));
+  }
+
+  SessionKeeper keeper() {
+    static const std::uint8_t none = 0;
+    auto secret = ctx_.ring.server_secret("session");
+    return SessionKeeper(ctx_.store, secret ? *secret : crypto::ByteView(&none, 0), ctx_.clock, cfg_.portal.session_idle,
+                         cfg_.portal.session_absolute);
+  }
+
+  // The session from the cookie; on a landing page a new one if there is none.
+  std::optional<Error> load_session(bool create) {
+    auto k = keeper();
+    auto s = k.resume(req_);
+    if (!s) return s.error();
+    if (*s) {
+      session_ = std::move(**s);
+      return std::nullopt;
+    }
+    if (!create) return std::nullopt;
+    auto fresh = k.create();
+    if (!fresh) return fresh.error();
+    session_ = std::move(*fresh);
+    return std::nullopt;
+  }
+
+  bool csrf_ok(const std::map<std::string, std::string, std::less<>>& form) {
+    if (!session_) return false;
+    const auto it = form.find("csrf");
+    return it != form.end() && keeper().csrf_valid(*session_, it->second);
+  }
+
+  std::string csrf() { return session_ ? keeper().csrf_token(*session_) : std::string(); }
+
+  // Always exactly one store lookup for the token, whatever it is; the message is read only for a
+  // link that is valid, so unknown, expired and revoked links cost the same.
+  Result<std::optional<Link>> resolve(const std::string& token) {
+    Link link;
+    link.token = token;
+    link.token_hash = hash_of_token(token);
+    auto found = ctx_.store.find_token(link.token_hash);
+    if (!found) return found.error();
+    const auto now = now_ts(ctx_.clock);
+    if (!*found || (*found)->revoked || (*found)->expires <= now || (*found)->purpose != store::TokenPurpose::read) {
+      return std::optional<Link>();
+    }
+    link.record = std::move(**found);
+    auto meta = ctx_.store.find_message(link.record.message_id);
+    if (!meta) return meta.error();
+    if (!*meta || store::is_shredded((*meta)->state) || (*meta)->kind != store::MessageKind::protected_message ||
+        !(*meta)->wrapped_key) {
+      return std::optional<Link>();
+    }
+    link.meta = std::move(**meta);
+    link.token_hex = hex(link.token_hash);
+    link.base = "/m/" + token;
+    return std::optional<Link>(std::move(link));
+  }
+
+  Response not_found_link() { return page(404, "not-found", {}); }
+
+  // The team that sent a message, if its sender is a team's mailbox or address.
+  std::string team_name(const store::MessageMeta& meta) const {
+    const config::Team* team = meta.team_id.empty() ? nullptr : cfg_.find_team(meta.team_id);
+    if (team == nullptr) {
+      for (const auto& t : cfg_.teams) {
+        if (!meta.sender.empty() && (t.mailbox == meta.sender || t.address == meta.sender)) team = &t;
+      }
+    }
+    if (team == nullptr) return {};
+    if (const auto it = team->name.find(lang_); it != team->name.end()) return it->second;
+    return team->name.empty() ? team->id : team->name.begin()->second;
+  }
+
+  Result<std::string> open_phone(const store::MessageMeta& meta) {
+    auto key = sealed::unwrap_data_key(ctx_.store, meta, ctx_.ring);
+    if (!key) return key.error();
+    auto phone = crypto::open_message(*key, meta.id + ".phone", meta.unlock.sealed_phone);
+    if (!phone) return phone.error();
+    return std::string(phone->begin(), phone->end());
+  }
+
+  bool device_bound(const Link& link) {
+    const auto cookies = parse_cookies(req_.header("cookie").value_or(""));
+    const auto it = cookies.find(device_cookie);
+    if (it == cookies.end() || it->second.empty() || it->second.size() > max_cookie_value) return false;
+    auto bound = ctx_.store.is_device_bound(link.token_hash, hash_of_token(it->second));
+    return bound && *bound;
+  }
+
+  std::optional<std::string> device_id() const {
+    const auto cookies = parse_cookies(req_.header("cookie").value_or(""));
+    const auto it = cookies.find(device_cookie);
+    if (it == cookies.end() || it->second.empty() || it->second.size() > max_cookie_value) return std::nullopt;
+    return it->second;
+  }
+
+  bool granted(const Link& link) {
+    if (session_ && session_->data.has_grant(link.token_hex)) return true;
+    return link.meta.unlock.kind == store::UnlockKind::device && device_bound(link);
+  }
+
+  void audit(std::string event, const Link& link, std::string outcome, nlohmann::json details = nlohmann::json::object()) {
+    details["recipient_index"] = link.record.recipient_index;
+    auto s = ctx_.store.append_audit({{std::move(event), link.meta.id, "client", std::move(outcome), details.dump()}});
+    if (!s) ctx_.logger.error("portal_audit_failed", {{"message", link.meta.id}, {"error", s.error().message}});
+  }
+
+  // ---- landing ----------------------------------------------------------------------------------
+
+  struct LandingState {
+    bool pin_sent = false;
+    bool pin_void = false;
+    bool rate_limited = false;
+    bool sms_failed = false;
+    bool device_taken = false;
+    bool error_wrong = false;
+    bool error_format = false;
+    std::uint32_t attempts_left = 0;
+  };
+
+  Response landing_page(const Link& link, LandingState st, int status = 200) {
+    const auto& m = link.meta;
+    TemplateMap v = {{"base", link.base},
+                     {"csrf", csrf()},
+                     {"team", team_name(m)},
+                     {"locked", m.state == store::MessageState::locked},
+                     {"granted", granted(link)},
+                     {"level_sms", m.unlock.kind == store::UnlockKind::phone},
+                     {"level_letter", m.unlock.kind == store::UnlockKind::device},
+                     {"level_personal", m.unlock.kind == store::UnlockKind::identity},
+                     {"minutes", std::to_string(std::max<std::int64_t>(1, cfg_.unlock.pin.ttl.count() / 60))},
+                     {"pin_length", std::to_string(cfg_.unlock.pin.length)},
+                     {"pin_sent", st.pin_sent},
+                     {"pin_void", st.pin_void},
+                     {"rate_limited", st.rate_limited},
+                     {"sms_failed", st.sms_failed},
+                     {"device_taken", st.device_taken},
+                     {"pin_error", st.error_wrong || st.error_format},
+                     {"error_wrong", st.error_wrong},
+                     {"error_format", st.error_format},
+                     {"attempts_left", std::to_string(st.attempts_left)}};
+    if (m.unlock.kind == store::UnlockKind::phone) {
+      auto phone = open_phone(m);
+      if (!phone) return server_error("phone", phone.error());
+      v.insert_or_assign("phone_tail", i18n::phone_tail(*phone));
+      crypto::secure_wipe(*phone);
+    }
+    return page(status, "landing", std::move(v));
+  }
+
+  // GET /m/{token}: shows, never changes the message. A session is created if there is none, so
+  // the page's forms carry a CSRF token.
+  Response landing(const Route& r) {
+    if (auto e = load_session(true)) return server_error("session", *e);
+    auto link = resolve(r.token);
+    if (!link) return server_error("token", link.error());
+    if (!*link) return not_found_link();
+    LandingState st;
+    if (session_ && (*link)->meta.unlock.kind == store::UnlockKind::phone) {
+      const auto it = session_->data.challenges.find((*link)->token_hex);
+      if (it != session_->data.challenges.end()) {
+        auto open = ctx_.store.find_open_pin_challenge((*link)->token_hash);
+        if (!open) return server_error("pin", open.error());
+        st.pin_sent = *open && (*open)->id == it->second;
+      }
+    }
+    return landing_page(**link, st);
+  }
+
+  // Common to the POSTs: the session and its CSRF token, then the link.
+  struct Posted {
+    std::map<std::string, std::string, std::less<>> form;
+    std::optional<Link> link;
+    std::optional<Response> early;  // answer at once
+  };
+
+  Posted posted(const Route& r) {
+    Posted p;
+    const auto type = req_.header("content-type").value_or("");
+    if (!type.starts_with("application/x-www-form-urlencoded")) {
+      p.early = error_page(400, "bad_request");
+      return p;
+    }
+    p.form = parse_form(req_.body);
+    if (auto e = load_session(false)) {
+      p.early = server_error("session", *e);
+      return p;
+    }
+    if (!csrf_ok(p.form)) {
+      ctx_.logger.info("portal_csrf_refused", {{"path", r.kind == RouteKind::pin ? "pin" : "unlock"}, {"session", session_.has_value()}});
+      p.early = error_page(403, "session", {{"back", "/m/" + r.token + "?lang=" + config::to_string(lang_)}});
+      return p;
+    }
+    auto link = resolve(r.token);
+    if (!link) {
+      p.early = server_error("token", link.error());
+      return p;
+    }
+    if (!*link) {
+      p.early = not_found_link();
+      return p;
+    }
+    p.link = std::move(**link);
+    return p;
+  }
+
+  // POST /m/{token}/pin: a new PIN by SMS (level sms).
+  Response send_pin(const Route& r) {
+    auto p = posted(r);
+    if (p.early) return std::move(*p.early);
+    const Link& link = *p.link;
+    const auto& m = link.meta;
+    if (m.unlock.kind != store::UnlockKind::phone) return landing_page(link, {}, 400);
+    if (m.state == store::MessageState::locked) return landing_page(link, {}, 403);
+    LandingState st;
+    if (ctx_.sms == nullptr) {
+      st.sms_failed = true;
+      return landing_page(link, st, 503);
+    }
+    auto secret = ctx_.ring.server_secret("pin-mac");
+    if (!secret) return server_error("pin", secret.error());
+    auto phone = open_phone(m);
+    if (!phone) return server_error("phone", phone.error());
+
+    std::string pin = crypto::random_digits(cfg_.unlock.pin.length);
+    store::PinChallenge challenge;
+    challenge.id = crypto::generate_token();
+    challenge.message_id = m.id;
+    challenge.token_hash = link.token_hash;
+    const auto mac = crypto::pin_mac(*secret, pin_context(challenge.id, link.token_hex), pin);
+    challenge.mac.assign(mac.begin(), mac.end());
+    challenge.expires = now_ts(ctx_.clock) + cfg_.unlock.pin.ttl;
+    auto issued = ctx_.store.issue_pin_challenge(challenge, pin_limits(cfg_), "client");
+    if (!issued) {
+      crypto::secure_wipe(pin);
+      crypto::secure_wipe(*phone);
+      return server_error("pin", issued.error());
+    }
+    if (*issued == store::PinIssue::locked) {
+      crypto::secure_wipe(pin);
+      crypto::secure_wipe(*phone);
+      auto relinked = resolve(r.token);  // the state is now locked
+      if (relinked && *relinked) return landing_page(**relinked, {}, 403);
+      return not_found_link();
+    }
+    if (*issued == store::PinIssue::rate_limited) {
+      crypto::secure_wipe(pin);
+      crypto::secure_wipe(*phone);
+      st.rate_limited = true;
+      const auto it = session_->data.challenges.find(link.token_hex);
+      if (it != session_->data.challenges.end()) {
+        auto open = ctx_.store.find_open_pin_challenge(link.token_hash);
+        st.pin_sent = open && *open && (*open)->id == it->second;
+      }
+      ctx_.logger.info("portal_pin_rate_limited", {{"message", m.id}});
+      return landing_page(link, st, 429);
+    }
+    const unsigned minutes = static_cast<unsigned>(std::max<std::int64_t>(1, cfg_.unlock.pin.ttl.count() / 60));
+    auto text = sms::render_pin_text(cfg_.sms, lang_, pin, minutes, cfg_.instance.name);
+    crypto::secure_wipe(pin);
+    if (!text) {
+      crypto::secure_wipe(*phone);
+      return server_error("sms_text", text.error());
+    }
+    const auto sent = ctx_.sms->send(sms::SmsMessage{*phone, *text, challenge.id.substr(0, 16)});
+    crypto::secure_wipe(*phone);
+    crypto::secure_wipe(*text);
+    if (!sent) {
+      ctx_.logger.warning("portal_sms_failed", {{"message", m.id}, {"sender", ctx_.sms->name()},
+                                                {"retryable", sent.failure().retryable}, {"error", sent.failure().reason}});
+      audit("unlock.sms", link, "failed", {{"driver", std::string(ctx_.sms->name())}});
+      st.sms_failed = true;
+      return landing_page(link, st, 502);
+    }
+    ctx_.logger.info("portal_pin_sent", {{"message", m.id}, {"sender", ctx_.sms->name()}});
+    audit("unlock.sms", link, "ok", {{"driver", std::string(ctx_.sms->name())}});
+    session_->data.challenges[link.token_hex] = challenge.id;
+    if (auto s = keeper().save(*session_); !s) return server_error("session", s.error());
+    st.pin_sent = true;
+    return landing_page(link, st);
+  }
+
+  // Grants the link to the session under a new session id, then shows the message.
+  Response unlocked(const Link& link) {
+    session_->data.grant(link.token_hex);
+    session_->data.challenges.erase(link.token_hex);
+    auto rotated = keeper().rotate(*session_);
+    if (!rotated) return server_error("session", rotated.error());
+    session_ = std::move(*rotated);
+    return redirect(link.base + "/read?lang=" + config::to_string(lang_));
+  }
+
+  // POST /m/{token}/unlock: the PIN (sms) or the device confirmation (letter).
+  Response unlock(const Route& r) {
+    auto p = posted(r);
+    if (p.early) return std::move(*p.early);
+    const Link& link = *p.link;
+    const auto& m = link.meta;
+    if (m.state == store::MessageState::locked) return landing_page(link, {}, 403);
+    switch (m.unlock.kind) {
+      case store::UnlockKind::phone: return unlock_pin(link, p.form);
+      case store::UnlockKind::device: return unlock_device(link);
+      default: return landing_page(link, {}, 403);  // personal: not available yet
+    }
+  }
+
+  Response unlock_pin(const Link& link, const std::map<std::string, std::string, std::less<>>& form) {
+    LandingState st;
+    std::string pin;
+    if (const auto it = form.find("pin"); it != form.end()) {
+      for (const char c : it->second) {
+        if (c != ' ' && c != '-') pin += c;
+      }
+    }
+    const auto challenge = session_->data.challenges.find(link.token_hex);
+    if (challenge == session_->data.challenges.end()) {
+      st.pin_void = true;
+      return landing_page(link, st, 422);
+    }
+    const bool digits = !pin.empty() && std::all_of(pin.begin(), pin.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || pin.size() != cfg_.unlock.pin.length) {
+      st.pin_sent = true;
+      st.error_format = true;
+      return landing_page(link, st, 422);
+    }
+    auto secret = ctx_.ring.server_secret("pin-mac");
+    if (!secret) return server_error("pin", secret.error());
+    const auto mac = crypto::pin_mac(*secret, pin_context(challenge->second, link.token_hex), pin);
+    crypto::secure_wipe(pin);
+    auto attempt = ctx_.store.attempt_pin(challenge->second, store::Bytes(mac.begin(), mac.end()), pin_limits(cfg_), "client");
+    if (!attempt) return server_error("pin", attempt.error());
+    ctx_.logger.info("portal_unlock", {{"message", link.meta.id}, {"method", "pin"}, {"outcome", store::to_string(attempt->verdict)}});
+    switch (attempt->verdict) {
+      case store::PinVerdict::accepted:
+        return unlocked(link);
+      case store::PinVerdict::wrong:
+        if (attempt->attempts_left == 0) break;
+        st.pin_sent = true;
+        st.error_wrong = true;
+        st.attempts_left = attempt->attempts_left;
+        if (attempt->failures >= cfg_.unlock.pin.max_failures) break;
+        return landing_page(link, st, 422);
+      case store::PinVerdict::locked: {
+        auto relinked = resolve(link.token);
+        if (relinked && *relinked) return landing_page(**relinked, {}, 403);
+        return not_found_link();
+      }
+      default:
+        break;
+    }
+    // The challenge cannot be used any more (expired, used, exhausted) or the message just locked.
+    session_->data.challenges.erase(link.token_hex);
+    if (auto s = keeper().save(*session_); !s) return server_error("session", s.error());
+    auto relinked = resolve(link.token);
+    if (!relinked) return server_error("token", relinked.error());
+    if (!*relinked) return not_found_link();
+    st = {};
+    st.pin_void = (*relinked)->meta.state != store::MessageState::locked;
+    return landing_page(**relinked, st, (*relinked)->meta.state == store::MessageState::locked ? 403 : 422);
+  }
+
+  Response unlock_device(const Link& link) {
+    if (device_bound(link)) {
+      ctx_.logger.info("portal_unlock", {{"message", link.meta.id}, {"method", "device"}, {"outcome", "known_device"}});
+      return unlocked(link);
+    }
+    std::string id = device_id().value_or(new_device_id());
+    const bool new_cookie = !device_id();
+    store::DeviceBinding binding;
+    binding.token_hash = link.token_hash;
+    binding.device_hash = hash_of_token(id);
+    binding.message_id = link.meta.id;
+    nlohmann::json details = {{"recipient_index", link.record.recipient_index}};
+    auto bound = ctx_.store.bind_device(binding, {{"unlock.device", link.meta.id, "client", "ok", details.dump()}});
+    if (!bound) return server_error("device", bound.error());
+    if (!*bound) {
+      // Another device confirmed first: a sealed letter opens on that one only.
+      audit("unlock.device", link, "denied");
+      ctx_.logger.info("portal_unlock", {{"message", link.meta.id}, {"method", "device"}, {"outcome", "other_device"}});
+      LandingState st;
+      st.device_taken = true;
+      return landing_page(link, st, 403);
+    }
+    ctx_.logger.info("portal_unlock", {{"message", link.meta.id}, {"method", "device"}, {"outcome", "accepted"}});
+    if (new_cookie) device_cookie_ = id;
+    return unlocked(link);
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------
+
+  // The gate of /read and /attachment: a session that unlocked this link (or, for a letter, the
+  // device that confirmed it). Otherwise back to the landing page.
+  struct Opened {
+    std::optional<Link> link;
+    std::optional<Response> early;
+  };
+
+  Opened open_for_reading(const Route& r) {
+    Opened o;
+    if (auto e = load_session(false)) {
+      o.early = server_error("session", *e);
+      return o;
+    }
+    auto link = resolve(r.token);
+    if (!link) {
+      o.early = server_error("token", link.error());
+      return o;
+    }
+    if (!*link) {
+      o.early = not_found_link();
+      return o;
+    }
+    if (!granted(**link)) {
+      o.early = redirect("/m/" + r.token + "?lang=" + config::to_string(lang_));
+      return o;
+    }
+    o.link = std::move(**link);
+    return o;
+  }
+
+  Result<mime::Message> read_message(const Link& link, std::size_t max_text) {
+    auto reader = sealed::ContentReader::open(ctx_.store, link.meta, ctx_.ring);
+    if (!reader) return reader.error();
+    mime::Limits limits;
+    limits.max_text_bytes = max_text;
+    return mime::read_message_source(*reader, limits);
+  }
+
+  Response read(const Route& r) {
+    auto o = open_for_reading(r);
+    if (o.early) return std::move(*o.early);
+    const Link& link = *o.link;
+    auto message = read_message(link, mime::Limits{}.max_text_bytes);
+    if (!message) return server_error("read", message.error());
+    const auto marks = routing::parse_message_marks(*message, cfg_.routing.marks, cfg_.sms.default_country);
+    const std::string subject = marks.subject_tag ? marks.subject : message->subject;
+    const mime::TextBody* body = nullptr;
+    for (const auto& t : message->texts) {
+      if (t.content_type == "text/plain") {
+        body = &t;
+        break;
+      }
+    }
+    if (body == nullptr && !message->texts.empty()) body = &message->texts.front();
+    std::vector<TemplateMap> attachments;
+    for (std::size_t i = 0; i < message->attachments.size(); ++i) {
+      const auto& part = message->attachments[i].part;
+      attachments.push_back({{"href", link.base + "/attachment/" + std::to_string(i)},
+                             {"name", part.filename.empty() ? "attachment-" + std::to_string(i + 1) : part.filename},
+                             {"type", part.content_type},
+                             {"size", format_size(part.decoded_size, lang_)}});
+    }
+    const auto from = message->header("From");
+    const auto when = link.meta.stored.value_or(link.meta.created);
+    TemplateMap v = {{"subject", subject},
+                     {"sender", from ? std::string(*from) : link.meta.sender},
+                     {"team", team_name(link.meta)},
+                     {"date", i18n::format_date(std::chrono::system_clock::time_point(when), lang_)},
+                     {"body_html", body ? linkify_text(body->text) : std::string()},
+                     {"html_as_text", body != nullptr && body->content_type != "text/plain"},
+                     {"truncated", body != nullptr && body->truncated},
+                     {"has_attachments", !attachments.empty()},
+                     {"attachments", std::move(attachments)}};
+    audit("message.viewed", link, "ok");
+    ctx_.logger.info("portal_viewed", {{"message", link.meta.id}});
+    return page(200, "read", std::move(v));
+  }
+
+  Response attachment(const Route& r);
+
+  // ---- dispatch ------------------------------------------------------------------------------------
+
+  Response dispatch(const Route& r) {
+    if (r.kind == RouteKind::not_found) return error_page(404, "not_found");
+    if (!r.method_allowed) {
+      auto res = error_page(405, "method");
+      res.set("Allow", std::string(r.allow) + (r.allow == "GET" ? ", HEAD" : ""));
+      return res;
+    }
+    switch (r.kind) {
+      case RouteKind::home: return error_page(200, "home");
+      case RouteKind::accessibility: return page(200, "accessibility", {});
+      case RouteKind::stylesheet: {
+        Response res;
+        res.set("Content-Type", "text/css; charset=utf-8");
+        res.set("Cache-Control", "public, max-age=86400");
+        res.body = std::string(stylesheet());
+        return res;
+      }
+      case RouteKind::landing: return landing(r);
+      case RouteKind::pin: return send_pin(r);
+      case RouteKind::unlock: return unlock(r);
+      case RouteKind::read: return read(r);
+      case RouteKind::attachment: return attachment(r);
+      case RouteKind::reply:
+      case RouteKind::pin_missing:
+      case RouteKind::not_found: break;
+    }
+    return error_page(404, "not_found");
+  }
+
+  const Request& req_;
+  const PortalContext& ctx_;
+  const config::Config& cfg_;
+  Language lang_;
+  std::optional<LiveSession> session_;
+  std::optional<std::string> device_cookie_;  // set a new device cookie in the response
+};
+
+// Streams one attachment's decoded bytes from the sealed message, one piece at a time: the reader
+// (opened while the request is handled, so the data key is unwrapped under that request's key
+// ring) is walked with the MIME parser, so memory stays flat.
+class AttachmentStream final : public BodyStream {
+ public:
+  AttachmentStream(std::shared_ptr<sealed::ContentReader> reader, std::size_t part_index)
+      : reader_(std::move(reader)), part_index_(part_index) {}
+
+  Result<std::monostate> produce(const Sink& sink) override {
+    mime::Limits limits;
+    limits.max_text_bytes = metadata_text_bytes;
+    std::vector<char> buffer(download_piece);
+    bool found = false;
+    auto walked = mime::for_each_part_source(reader_, limits, [&](const mime::Part& part, mime::PartContent& content) {
+      if (part.index != part_index_) return true;
+      found = true;
+      for (;;) {
+        const std::size_t n = content.read(buffer);
+        if (n == 0 || !sink(std::string_view(buffer.data(), n))) break;
+      }
+      return false;
+    });
+    if (!walked) return walked.error();
+    if (!found) return make_error("the attachment is gone from the message");
+    return std::monostate{};
+  }
+
+ private:
+  std::shared_ptr<sealed::ContentReader> reader_;
+  std::size_t part_index_;
+};
+
+Response Handling::attachment(const Route& r) {
+  auto o = open_for_reading(r);
+  if (o.early) return std::move(*o.early);
+  const Link& link = *o.link;
+  auto message = read_message(link, metadata_text_bytes);
+  if (!message) return server_error("read", message.error());
+  if (!r.index || *r.index >= message->attachments.size()) return error_page(404, "not_found");
+  const auto& part = message->attachments[*r.index].part;
+  Response res;
+  res.set("Content-Type", safe_download_type(part.content_type, part.charset));
+  res.set("Content-Disposition", content_disposition(part.filename, "attachment-" + std::to_string(*r.index + 1)));
+  res.set("Content-Security-Policy", "default-src 'none'; sandbox");
+  auto reader = sealed::ContentReader::open(ctx_.store, link.meta, ctx_.ring);
+  if (!reader) return server_error("read", reader.error());
+  res.stream = std::make_shared<AttachmentStream>(std::move(*reader), part.index);
+  audit("message.downloaded", link, "ok", {{"attachment", *r.index}});
+  ctx_.logger.info("portal_download", {{"message", link.meta.id}, {"attachment", *r.index}});
+  return res;
+}
+
+}  // namespace
+
+Response handle(const Request& request, const PortalContext& context) {
+  Handling h(request, context);
+  return h.run();
+}
+
+Response error_response(const PortalContext& context, int status) {
+  Request none;
+  none.method = "GET";
+  none.target = "/";
+  Handling h(none, context);
+  const std::string_view kind = status == 413 || status == 431 ? "too_large" : status == 500 ? "server" : "bad_request";
+  return h.finish(h.error_page(status, kind));
+}
+
+}  // namespace sinetti::portal

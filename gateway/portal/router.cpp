@@ -1,0 +1,73 @@
+#include "gateway/portal/router.hpp"
+
+#include <charconv>
+#include <vector>
+
+namespace sinetti::portal {
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path.front() != '/') return out;
+  path.remove_prefix(1);
+  while (true) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos || out.size() > 6) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool token_chars(std::string_view s) {
+  if (s.empty() || s.size() > max_token_segment) return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Route make(RouteKind kind, std::string_view method, std::string_view wanted, std::string token = {}) {
+  Route r;
+  r.kind = kind;
+  r.token = std::move(token);
+  r.allow = wanted;
+  // HEAD is answered like GET by the listener (without the body).
+  r.method_allowed = method == wanted || (wanted == "GET" && method == "HEAD");
+  return r;
+}
+
+}  // namespace
+
+Route route(std::string_view method, std::string_view path) {
+  if (path == "/") return make(RouteKind::home, method, "GET");
+  if (path == "/accessibility") return make(RouteKind::accessibility, method, "GET");
+  if (path == "/static/portal.css") return make(RouteKind::stylesheet, method, "GET");
+  const auto s = segments(path);
+  if (s.size() < 2 || s[0] != "m" || !token_chars(s[1])) return Route{};
+  std::string token(s[1]);
+  if (s.size() == 2) return make(RouteKind::landing, method, "GET", std::move(token));
+  if (s.size() == 3) {
+    if (s[2] == "pin") return make(RouteKind::pin, method, "POST", std::move(token));
+    if (s[2] == "unlock") return make(RouteKind::unlock, method, "POST", std::move(token));
+    if (s[2] == "no-pin") return make(RouteKind::pin_missing, method, "POST", std::move(token));
+    if (s[2] == "read") return make(RouteKind::read, method, "GET", std::move(token));
+    if (s[2] == "reply") return make(RouteKind::reply, method, "POST", std::move(token));
+    return Route{};
+  }
+  if (s.size() == 4 && s[2] == "attachment") {
+    const std::string_view n = s[3];
+    std::size_t index = 0;
+    if (n.empty() || n.size() > 6 || (n.size() > 1 && n.front() == '0')) return Route{};
+    const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+    if (ec != std::errc() || end != n.data() + n.size()) return Route{};
+    auto r = make(RouteKind::attachment, method, "GET", std::move(token));
+    r.index = index;
+    return r;
+  }
+  return Route{};
+}
+
+}  // namespace sinetti::portal

@@ -1,0 +1,41 @@
+// The portal's routes (DESIGN "Portal paths"): which page a method and path ask for. Pure; the
+// token is only cut out of the path here, never judged (an unknown token is the handler's business,
+// answered like an expired one). Untrusted input: the request target.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sinetti::portal {
+
+enum class RouteKind {
+  landing,        // GET /m/{token}
+  pin,            // POST /m/{token}/pin — send a PIN
+  unlock,         // POST /m/{token}/unlock — field pin, or the device confirmation
+  pin_missing,    // POST /m/{token}/no-pin — "I did not get the PIN" (tells the sender)
+  read,           // GET /m/{token}/read
+  attachment,     // GET /m/{token}/attachment/{n}
+  reply,          // POST /m/{token}/reply
+  accessibility,  // GET /accessibility — the accessibility statement
+  stylesheet,     // GET /static/portal.css
+  home,           // GET / — says to use the link from the mail
+  not_found,      // nothing here
+};
+
+struct Route {
+  RouteKind kind = RouteKind::not_found;
+  std::string token;                   // for /m/{token}/...
+  std::optional<std::size_t> index;    // attachment number
+  bool method_allowed = true;          // false: the path exists, the method does not (405)
+  std::string_view allow;              // the Allow header for a 405
+};
+
+// Longest token segment considered at all; longer ones are not found (no lookup wasted on them).
+inline constexpr std::size_t max_token_segment = 128;
+
+// `path` without the query string, as sent (percent-escapes are not decoded: none is valid here).
+Route route(std::string_view method, std::string_view path);
+
+}  // namespace sinetti::portal
