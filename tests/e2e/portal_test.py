@@ -1,0 +1,337 @@
+"""The HTTPS portal of a real `sinetti serve` on loopback (port 0): staff mail marked
+`.0401234567.s` arrives on the submission listener (swaks), the notification lands in the Maildir,
+and a recipient follows its link over TLS with Python's http.client (the development certificate
+is self-signed, so no verification): the landing page sends no SMS, the PIN is ordered with the
+page's CSRF token and cookie, read from the SMS file, and opens the message; a binary attachment
+downloads byte for byte; another recipient's link does not open with the first one's session; GETs
+on every page change nothing. Also the HTTP layer itself: TLS 1.2+, keep-alive, 431 and 413, the
+security headers."""
+import email
+import email.policy
+import glob
+import http.client
+import json
+import os
+import pathlib
+import re
+import socket
+import sqlite3
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+import warnings
+from email.message import EmailMessage
+
+from serve_test import Gateway
+
+CONFIG = """
+instance: {name: "Kaupungin työllisyyspalvelut", public_url: "https://127.0.0.1:8443", data_dir: var,
+           languages: [fi, sv, en], default_language: fi}
+listeners:
+  - name: submission
+    address: "127.0.0.1:0"
+    role: submission
+    allowed_networks: [127.0.0.0/8]
+    tls: {cert_file: var/tls/cert.pem, key_file: var/tls/key.pem, self_signed: true}
+portal:
+  address: "127.0.0.1:0"
+  tls: {cert_file: var/tls/cert.pem, key_file: var/tls/key.pem, self_signed: true}
+  max_header_size: 8KiB
+  max_body_size: 1MiB
+admin: {address: "127.0.0.1:0"}
+delivery: {transport: "maildir:var/mail"}
+keys: {dir: var/keys, create_if_missing: true}
+teams:
+  - id: neuvonta
+    name: {fi: Neuvonta, sv: Rådgivning, en: Advice}
+    address: neuvonta@tyollisyys.example.fi
+    mailbox: neuvonta-tiimi@intra.example.fi
+routing:
+  rules:
+    - {name: marked, when: {role: submission, marked: true}, action: {protect: {level: from_marks}}}
+    - {name: rest, when: {}, action: {reject: {code: 550, text: "5.1.1 No such recipient here"}}}
+unlock: {link_ttl: 30d, pin: {length: 6, ttl: 10m, max_attempts: 5, max_per_hour: 5, max_failures: 100}}
+sms: {driver: file, file: {path: var/sms.jsonl}, sender: Sinetti}
+notifications: {from: turvaposti@tyollisyys.example.fi}
+"""
+
+ATTACHMENT = bytes((i * 7919 + (i >> 8)) & 0xFF for i in range(300_000))  # crosses several 64 KiB chunks
+
+
+def no_verify():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the development certificate is self-signed
+    return ctx
+
+
+class Browser:
+    """One recipient's browser: a keep-alive HTTPS connection and a cookie jar."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookies = {}
+        self.conn = None
+
+    def request(self, method, path, form=None, headers=None):
+        if self.conn is None:
+            self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=no_verify(), timeout=30)
+        h = dict(headers or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = "&".join(f"{k}={v}" for k, v in form.items())
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=h)
+        r = self.conn.getresponse()
+        data = r.read()
+        for name, value in r.getheaders():
+            if name.lower() == "set-cookie":
+                k, v = value.split(";", 1)[0].split("=", 1)
+                self.cookies[k] = v
+        if r.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+            self.conn = None
+        return r, data
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+
+
+def field(html, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), html)
+    return m.group(1) if m else None
+
+
+class Portal(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.gw = Gateway(CONFIG)
+        ports = {}
+        for name in ("submission", "portal"):
+            e = cls.gw.wait_for(lambda e, n=name: e.get("event") == "listening" and e.get("listener") == n)
+            ports[name] = int(e["address"].rsplit(":", 1)[1])
+        cls.submission, cls.portal = ports["submission"], ports["portal"]
+        cls.gw.wait_for(lambda e: e.get("event") == "started")
+        cls.var = cls.gw.cwd / "var"
+        cls.links = cls.send_protected()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+
+    @classmethod
+    def send_protected(cls):
+        """One message to two recipients with their own phones; returns {recipient: read path}."""
+        msg = EmailMessage()
+        msg["From"] = "Neuvonta <neuvonta-tiimi@intra.example.fi>"
+        msg["To"] = "asiakas@example.net, toinen@example.org"
+        msg["Subject"] = "[suojattu] Päätös <1234>"
+        msg.set_content("Hei,\n\npäätös on liitteenä. Ohjeet: https://example.fi/ohje?x=1&y=2\n<script>alert(1)</script>\n")
+        msg.add_attachment(ATTACHMENT, maintype="application", subtype="pdf", filename="päätös.pdf")
+        with tempfile.NamedTemporaryFile("wb", suffix=".eml", delete=False) as f:
+            f.write(msg.as_bytes(policy=email.policy.SMTP))
+            eml = f.name
+        try:
+            r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(cls.submission), "--timeout", "20",
+                                "--from", "neuvonta-tiimi@intra.example.fi",
+                                "--to", "asiakas@example.net.0401234567.s,toinen@example.org.0409876543.s",
+                                "--data", "@" + eml], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                               timeout=60)
+        finally:
+            os.unlink(eml)
+        assert "250 2.0.0 Ok: queued as" in r.stdout, r.stdout + r.stderr
+        links = {}
+        deadline = time.monotonic() + 30
+        while len(links) < 2:
+            assert time.monotonic() < deadline, f"notifications: {links}"
+            for path in glob.glob(str(cls.var / "mail" / "**" / "*"), recursive=True):
+                if not os.path.isfile(path):
+                    continue
+                with open(path, "rb") as f:
+                    note = email.message_from_binary_file(f, policy=email.policy.default)
+                to = str(note["To"] or "")
+                body = note.get_body(("plain",)).get_content()
+                m = re.search(r"https://[^/\s]+(/m/[A-Za-z0-9_-]{43})\?lang=(\w+)", body)
+                if m:
+                    for r in ("asiakas@example.net", "toinen@example.org"):
+                        if r in to:
+                            links[r] = m.group(1)
+            time.sleep(0.1)
+        return links
+
+    def browser(self):
+        b = Browser(self.portal)
+        self.addCleanup(b.close)
+        return b
+
+    def sms_lines(self):
+        path = self.var / "sms.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def pin_challenges(self):
+        db = sqlite3.connect(f"file:{self.var / 'sinetti.db'}?mode=ro", uri=True, timeout=10)
+        try:
+            return db.execute("SELECT count(*) FROM pin_challenges").fetchone()[0]
+        finally:
+            db.close()
+
+    def wait_for_sms(self, count, to):
+        deadline = time.monotonic() + 10
+        while True:
+            lines = [l for l in self.sms_lines() if l["to"] == to]
+            if len(lines) >= count:
+                return lines[-1]
+            self.assertLess(time.monotonic(), deadline, "the PIN text message")
+            time.sleep(0.05)
+
+    def test_get_changes_nothing_then_a_pin_opens_the_message(self):
+        link = self.links["asiakas@example.net"]
+        other = self.links["toinen@example.org"]
+        b = self.browser()
+        sms_before, pins_before = len(self.sms_lines()), self.pin_challenges()
+        # A mail scanner (or the recipient) fetching every page: nothing is sent or changed.
+        for path in (link, link + "?lang=en", link + "/read", link + "/attachment/0", link + "/pin", link + "/unlock",
+                     other, "/accessibility", "/static/portal.css", "/"):
+            r, _ = b.request("GET", path)
+            self.assertIn(r.status, (200, 303, 405), path)
+            self.assertIsNotNone(r.getheader("Strict-Transport-Security"), path)
+            self.assertIn("frame-ancestors 'none'", r.getheader("Content-Security-Policy"), path)
+            self.assertEqual(r.getheader("X-Content-Type-Options"), "nosniff", path)
+            self.assertEqual(r.getheader("Referrer-Policy"), "no-referrer", path)
+        self.assertEqual(len(self.sms_lines()), sms_before)
+        self.assertEqual(self.pin_challenges(), pins_before)
+
+        r, page = b.request("GET", link + "?lang=en")
+        page = page.decode()
+        self.assertEqual(r.status, 200)
+        self.assertIn('<html lang="en">', page)
+        self.assertIn("Kaupungin työllisyyspalvelut", page)
+        self.assertIn("<strong>67</strong>", page)
+        self.assertNotIn("401234567", page)
+        self.assertEqual(r.getheader("Cache-Control"), "no-store")
+        csrf = field(page, "csrf")
+        self.assertTrue(csrf)
+        self.assertIn("__Host-sinetti", b.cookies)
+
+        r, page = b.request("POST", link + "/pin?lang=en", {"csrf": csrf})
+        self.assertEqual(r.status, 200, page)
+        sms = self.wait_for_sms(1, "+358401234567")
+        pin = re.search(r"\b(\d{6})\b", sms["text"]).group(1)
+        self.assertEqual(self.pin_challenges(), pins_before + 1)
+
+        session_before = b.cookies["__Host-sinetti"]
+        r, page = b.request("POST", link + "/unlock?lang=en", {"csrf": csrf, "pin": pin})
+        self.assertEqual(r.status, 303, page)
+        self.assertEqual(r.getheader("Location"), link + "/read?lang=en")
+        self.assertNotEqual(b.cookies["__Host-sinetti"], session_before, "a new session id at unlock")
+
+        r, page = b.request("GET", link + "/read?lang=en")
+        page = page.decode()
+        self.assertEqual(r.status, 200)
+        self.assertIn("Päätös &lt;1234&gt;", page)
+        self.assertNotIn("[suojattu]", page)
+        self.assertIn("päätös on liitteenä", page)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", page)
+        self.assertNotIn("<script>", page)
+        self.assertIn('<a href="https://example.fi/ohje?x=1&amp;y=2" rel="noopener noreferrer nofollow">', page)
+        self.assertIn("päätös.pdf", page)
+
+        r, data = b.request("GET", link + "/attachment/0")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "application/pdf")
+        self.assertTrue(r.getheader("Content-Disposition").startswith("attachment;"))
+        self.assertIn("filename*=UTF-8''p%C3%A4%C3%A4t%C3%B6s.pdf", r.getheader("Content-Disposition"))
+        self.assertEqual(len(data), len(ATTACHMENT))
+        self.assertEqual(data, ATTACHMENT)
+        # The keep-alive connection still works after a streamed (chunked) body.
+        r, _ = b.request("GET", "/accessibility?lang=sv")
+        self.assertEqual(r.status, 200)
+
+        # The second recipient's link has its own copy and its own unlock: this session does not open it.
+        r, _ = b.request("GET", other + "/read")
+        self.assertEqual(r.status, 303)
+        r, _ = b.request("GET", other + "/attachment/0")
+        self.assertEqual(r.status, 303)
+        r, page = b.request("GET", other)
+        r, page = b.request("POST", other + "/unlock", {"csrf": field(page.decode(), "csrf"), "pin": pin})
+        self.assertNotEqual(r.status, 303)
+
+        status = subprocess.run([os.environ["SINETTI_BIN"], "message", "--config", str(self.gw.config), "status",
+                                 "--json", self.message_id(link)], cwd=self.gw.cwd, capture_output=True, text=True)
+        self.assertEqual(status.returncode, 0, status.stderr)
+        events = [(e["event"], e["outcome"]) for e in json.loads(status.stdout)["events"]]
+        for expected in [("unlock.pin_issued", "issued"), ("unlock.sms", "ok"), ("unlock.pin", "accepted"),
+                         ("message.viewed", "ok"), ("message.downloaded", "ok")]:
+            self.assertIn(expected, events)
+
+        log = json.dumps(self.gw.events)
+        self.assertNotIn(pin, log)
+        self.assertNotIn(link.rsplit("/", 1)[1], log)
+        self.assertNotIn("401234567", log)
+
+    def message_id(self, link):
+        db = sqlite3.connect(f"file:{self.var / 'sinetti.db'}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT message_id FROM pin_challenges ORDER BY created_at DESC").fetchall()
+        finally:
+            db.close()
+        self.assertTrue(rows)
+        return rows[0][0]
+
+    def test_posts_without_the_csrf_token_do_nothing(self):
+        link = self.links["toinen@example.org"]
+        b = self.browser()
+        r, page = b.request("GET", link)
+        sms_before = len(self.sms_lines())
+        r, _ = b.request("POST", link + "/pin", {"csrf": "x" * 43})
+        self.assertEqual(r.status, 403)
+        fresh = self.browser()
+        r, _ = fresh.request("POST", link + "/pin", {"csrf": field(page.decode(), "csrf")})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(len(self.sms_lines()), sms_before)
+
+    def test_unknown_links_get_the_same_page(self):
+        b = self.browser()
+        r1, p1 = b.request("GET", "/m/" + "A" * 43)
+        r2, p2 = b.request("GET", "/m/short")
+        self.assertEqual((r1.status, r2.status), (404, 404))
+        # The same page but for the language switch, which links to the page's own path.
+        self.assertEqual(p1.replace(b"A" * 43, b"TOKEN"), p2.replace(b"short", b"TOKEN"))
+
+    def test_tls_and_http_limits(self):
+        with socket.create_connection(("127.0.0.1", self.portal), timeout=10) as raw:
+            with no_verify().wrap_socket(raw, server_hostname="localhost") as t:
+                self.assertIn(t.version(), ("TLSv1.2", "TLSv1.3"))
+        old = no_verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # that is the point: TLS 1.1 must fail
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+            old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        with socket.create_connection(("127.0.0.1", self.portal), timeout=10) as raw:
+            with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+                old.wrap_socket(raw, server_hostname="localhost")
+        b = self.browser()
+        r, _ = b.request("GET", "/accessibility")
+        sock = b.conn.sock
+        r, _ = b.request("GET", "/accessibility?lang=en")
+        self.assertIs(b.conn.sock, sock, "keep-alive")
+        r, _ = b.request("GET", "/", headers={"X-Big": "y" * 9000})
+        self.assertEqual(r.status, 431)
+        b2 = self.browser()
+        r, _ = b2.request("POST", self.links["asiakas@example.net"] + "/pin", headers={"Content-Length": str(2 * 1024 * 1024)})
+        self.assertEqual(r.status, 413)
+        b3 = self.browser()
+        r, body = b3.request("HEAD", "/accessibility")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(body, b"")
+
+
+if __name__ == "__main__":
+    unittest.main()
