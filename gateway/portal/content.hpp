@@ -15,6 +15,9 @@ std::string linkify_text(std::string_view text);
 
 std::string html_escape(std::string_view text);
 
+// Standard base64 (RFC 4648 §4, with padding), for data: URIs.
+std::string base64_encode(std::string_view bytes);
+
 // The Content-Type to send for an attachment declared as `declared` (lower-case type/subtype):
 // itself when on the safe list (documents, images other than SVG, plain text, CSV, archives, audio,
 // video), else application/octet-stream. Text types get `charset` when it is a plain token.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -9,8 +11,10 @@
 #include "crypto/tokens.hpp"
 #include "gateway/i18n/format.hpp"
 #include "gateway/portal/content.hpp"
+#include "gateway/portal/html_sanitizer.hpp"
 #include "gateway/portal/pages.hpp"
 #include "gateway/portal/router.hpp"
+#include "gateway/portal/sender_notice.hpp"
 #include "gateway/portal/session.hpp"
 #include "gateway/routing/marks.hpp"
 #include "gateway/sealed/sealed_content.hpp"
@@ -28,6 +32,9 @@ constexpr std::size_t download_piece = 64 * 1024;
 // The metadata pass over a message for the read page and a download's head keeps this much text
 // of a text-like attachment (the attachment itself streams).
 constexpr std::size_t metadata_text_bytes = 64 * 1024;
+// Inline (cid:) images of an HTML body, shown as data: URIs.
+constexpr std::uint64_t max_inline_image = 5 * 1024 * 1024;
+constexpr std::uint64_t max_inline_images = 10 * 1024 * 1024;
 
 store::Timestamp now_ts(const Clock& clock) { return store::to_timestamp(clock.now()); }
 
@@ -227,6 +234,8 @@ class Handling {
                      {"minutes", std::to_string(std::max<std::int64_t>(1, cfg_.unlock.pin.ttl.count() / 60))},
                      {"pin_length", std::to_string(cfg_.unlock.pin.length)},
                      {"pin_sent", st.pin_sent},
+                     {"pin_missing_sent", session_ && std::find(session_->data.notices.begin(), session_->data.notices.end(),
+                                                                link.token_hex) != session_->data.notices.end()},
                      {"pin_void", st.pin_void},
                      {"rate_limited", st.rate_limited},
                      {"sms_failed", st.sms_failed},
@@ -376,6 +385,42 @@ class Handling {
     return landing_page(link, st);
   }
 
+  // Tells the sender; a failure is logged, the recipient's page goes on.
+  void notify_sender(const Link& link, SenderNotice notice) {
+    std::string tail;
+    if (link.meta.unlock.kind == store::UnlockKind::phone) {
+      auto phone = open_phone(link.meta);
+      if (phone) {
+        tail = i18n::phone_tail(*phone);
+        crypto::secure_wipe(*phone);
+      }
+    }
+    if (auto s = queue_sender_notice(ctx_, link.meta, link.record, notice, tail); !s) {
+      ctx_.logger.error("portal_sender_notice_failed", {{"message", link.meta.id}, {"error", s.error().message}});
+    }
+  }
+
+  // POST /m/{token}/no-pin: "I did not get the code" tells the sender, once per session and link,
+  // and only after this session ordered a code.
+  Response pin_missing(const Route& r) {
+    auto p = posted(r);
+    if (p.early) return std::move(*p.early);
+    const Link& link = *p.link;
+    if (link.meta.unlock.kind != store::UnlockKind::phone) return landing_page(link, {}, 400);
+    LandingState st;
+    const auto challenge = session_->data.challenges.find(link.token_hex);
+    if (challenge == session_->data.challenges.end()) return landing_page(link, st, 409);
+    st.pin_sent = true;
+    auto& notices = session_->data.notices;
+    if (std::find(notices.begin(), notices.end(), link.token_hex) == notices.end()) {
+      notify_sender(link, SenderNotice::pin_missing);
+      notices.push_back(link.token_hex);
+      if (notices.size() > max_grants) notices.erase(notices.begin());
+      if (auto s = keeper().save(*session_); !s) return server_error("session", s.error());
+    }
+    return landing_page(link, st);
+  }
+
   // Grants the link to the session under a new session id, then shows the message.
   Response unlocked(const Link& link) {
     session_->data.grant(link.token_hex);
@@ -430,11 +475,14 @@ class Handling {
       case store::PinVerdict::accepted:
         return unlocked(link);
       case store::PinVerdict::wrong:
+        if (attempt->failures >= cfg_.unlock.pin.max_failures) {
+          notify_sender(link, SenderNotice::locked);  // this try locked the message
+          break;
+        }
         if (attempt->attempts_left == 0) break;
         st.pin_sent = true;
         st.error_wrong = true;
         st.attempts_left = attempt->attempts_left;
-        if (attempt->failures >= cfg_.unlock.pin.max_failures) break;
         return landing_page(link, st, 422);
       case store::PinVerdict::locked: {
         auto relinked = resolve(link.token);
@@ -522,6 +570,47 @@ class Handling {
     return mime::read_message_source(*reader, limits);
   }
 
+  // The images an HTML body refers to by Content-ID, as data: URIs (inline images only: image
+  // types from the safe list, at most max_inline_image bytes each and max_inline_images in all).
+  std::map<std::string, std::string> inline_images(const Link& link, const mime::Message& message,
+                                                   const std::set<std::string>& wanted) {
+    std::map<std::string, std::string> out;
+    std::map<std::size_t, std::string> parts;  // part index → cid
+    for (const auto& part : message.parts) {
+      std::string cid = part.content_id;
+      if (cid.size() >= 2 && cid.front() == '<' && cid.back() == '>') cid = cid.substr(1, cid.size() - 2);
+      if (cid.empty() || !wanted.contains(cid)) continue;
+      const auto& t = part.content_type;
+      if (t != "image/png" && t != "image/jpeg" && t != "image/gif" && t != "image/webp") continue;
+      if (part.decoded_size > max_inline_image) continue;
+      parts.emplace(part.index, cid);
+    }
+    if (parts.empty()) return out;
+    auto reader = sealed::ContentReader::open(ctx_.store, link.meta, ctx_.ring);
+    if (!reader) return out;
+    mime::Limits limits;
+    limits.max_text_bytes = metadata_text_bytes;
+    std::size_t total = 0;
+    std::vector<char> buffer(download_piece);
+    auto walked = mime::for_each_part_source(*reader, limits, [&](const mime::Part& part, mime::PartContent& content) {
+      const auto it = parts.find(part.index);
+      if (it == parts.end()) return true;
+      std::string bytes;
+      for (;;) {
+        const std::size_t n = content.read(buffer);
+        if (n == 0) break;
+        bytes.append(buffer.data(), n);
+        if (bytes.size() > max_inline_image) return true;  // larger than declared: skip it
+      }
+      total += bytes.size();
+      if (total > max_inline_images) return false;
+      out.emplace(it->second, "data:" + part.content_type + ";base64," + base64_encode(bytes));
+      return true;
+    });
+    if (!walked) ctx_.logger.warning("portal_inline_images_failed", {{"message", link.meta.id}, {"error", walked.error().message}});
+    return out;
+  }
+
   Response read(const Route& r) {
     auto o = open_for_reading(r);
     if (o.early) return std::move(*o.early);
@@ -530,17 +619,38 @@ class Handling {
     if (!message) return server_error("read", message.error());
     const auto marks = routing::parse_message_marks(*message, cfg_.routing.marks, cfg_.sms.default_country);
     const std::string subject = marks.subject_tag ? marks.subject : message->subject;
-    const mime::TextBody* body = nullptr;
+    // As mail clients do: the HTML alternative when there is one, else the plain text.
+    const mime::TextBody* plain = nullptr;
+    const mime::TextBody* html = nullptr;
     for (const auto& t : message->texts) {
-      if (t.content_type == "text/plain") {
-        body = &t;
-        break;
+      if (t.content_type == "text/plain" && plain == nullptr) plain = &t;
+      if (t.content_type == "text/html" && html == nullptr) html = &t;
+    }
+    std::optional<SanitizedHtml> sanitized;
+    if (html != nullptr) {
+      std::set<std::string> wanted;
+      const auto record = [&](std::string_view cid) -> std::optional<std::string> {
+        wanted.emplace(cid);
+        return std::nullopt;
+      };
+      sanitized = sanitize_html(html->text, record);
+      if (sanitized && !wanted.empty()) {
+        const auto images = inline_images(link, *message, wanted);
+        sanitized = sanitize_html(html->text, [&](std::string_view cid) -> std::optional<std::string> {
+          const auto it = images.find(std::string(cid));
+          if (it == images.end()) return std::nullopt;
+          return it->second;
+        });
       }
     }
+    const mime::TextBody* body = sanitized ? html : plain != nullptr ? plain : html;
     if (body == nullptr && !message->texts.empty()) body = &message->texts.front();
     std::vector<TemplateMap> attachments;
     for (std::size_t i = 0; i < message->attachments.size(); ++i) {
       const auto& part = message->attachments[i].part;
+      std::string cid = part.content_id;
+      if (cid.size() >= 2 && cid.front() == '<' && cid.back() == '>') cid = cid.substr(1, cid.size() - 2);
+      if (sanitized && !cid.empty() && sanitized->used_cids.contains(cid)) continue;  // shown in the text
       attachments.push_back({{"href", link.base + "/attachment/" + std::to_string(i)},
                              {"name", part.filename.empty() ? "attachment-" + std::to_string(i + 1) : part.filename},
                              {"type", part.content_type},
@@ -552,14 +662,19 @@ class Handling {
                      {"sender", from ? std::string(*from) : link.meta.sender},
                      {"team", team_name(link.meta)},
                      {"date", i18n::format_date(std::chrono::system_clock::time_point(when), lang_)},
-                     {"body_html", body ? linkify_text(body->text) : std::string()},
-                     {"html_as_text", body != nullptr && body->content_type != "text/plain"},
+                     {"srcdoc", sanitized ? frame_document(*sanitized, config::to_string(lang_)) : std::string()},
+                     {"remote_images_blocked", sanitized && sanitized->remote_images_blocked},
+                     {"body_html", body && !sanitized ? linkify_text(body->text) : std::string()},
+                     {"html_as_text", body != nullptr && !sanitized && body->content_type != "text/plain"},
                      {"truncated", body != nullptr && body->truncated},
                      {"has_attachments", !attachments.empty()},
                      {"attachments", std::move(attachments)}};
     audit("message.viewed", link, "ok");
     ctx_.logger.info("portal_viewed", {{"message", link.meta.id}});
-    return page(200, "read", std::move(v));
+    auto res = page(200, "read", std::move(v));
+    // The frame inherits the page's policy; it needs inline styles and data: images.
+    if (sanitized) res.set("Content-Security-Policy", std::string(framed_page_csp));
+    return res;
   }
 
   Response attachment(const Route& r);
@@ -588,8 +703,8 @@ class Handling {
       case RouteKind::unlock: return unlock(r);
       case RouteKind::read: return read(r);
       case RouteKind::attachment: return attachment(r);
+      case RouteKind::pin_missing: return pin_missing(r);
       case RouteKind::reply:
-      case RouteKind::pin_missing:
       case RouteKind::not_found: break;
     }
     return error_page(404, "not_found");

@@ -26,7 +26,7 @@ void SessionData::grant(const std::string& token_hex) {
 }
 
 store::Bytes SessionData::encode() const {
-  nlohmann::json j = {{"v", 1}, {"grants", grants}, {"challenges", challenges}};
+  nlohmann::json j = {{"v", 1}, {"grants", grants}, {"challenges", challenges}, {"notices", notices}};
   const std::string text = j.dump();
   return store::Bytes(text.begin(), text.end());
 }
@@ -38,6 +38,11 @@ SessionData SessionData::decode(const store::Bytes& bytes) {
   if (auto g = j.find("grants"); g != j.end() && g->is_array()) {
     for (const auto& item : *g) {
       if (item.is_string() && d.grants.size() < max_grants) d.grants.push_back(item.get<std::string>());
+    }
+  }
+  if (auto n = j.find("notices"); n != j.end() && n->is_array()) {
+    for (const auto& item : *n) {
+      if (item.is_string() && d.notices.size() < max_grants) d.notices.push_back(item.get<std::string>());
     }
   }
   if (auto c = j.find("challenges"); c != j.end() && c->is_object()) {

@@ -30,6 +30,7 @@ inline constexpr std::size_t max_cookie_value = 64; // longer cookie values are 
 struct SessionData {
   std::vector<std::string> grants;                 // hex token hashes this session may read
   std::map<std::string, std::string> challenges;   // hex token hash → PIN challenge id asked for here
+  std::vector<std::string> notices;                // hex token hashes whose sender was told "no PIN"
 
   bool has_grant(std::string_view token_hex) const;
   void grant(const std::string& token_hex);  // the oldest grant goes beyond max_grants

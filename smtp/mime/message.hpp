@@ -43,6 +43,8 @@ struct Part {
   std::string content_type;     // lower-case "type/subtype"; "text/plain" when absent
   std::string charset;          // lower-case, as declared; empty if none
   std::string filename;         // decoded UTF-8 (RFC 2231 / 2047), empty if none
+  std::string content_id;       // Content-ID without angle brackets (RFC 2392), printable ASCII,
+                                // at most 256 characters; empty if none
   std::string disposition;      // lower-case "inline", "attachment" or empty (an unknown type
                                 // counts as "attachment", RFC 2183 section 2.8)
   std::uint64_t decoded_size = 0;  // bytes after transfer decoding (0 when for_each_part_file calls

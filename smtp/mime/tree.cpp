@@ -361,6 +361,12 @@ class Walker {
       if (filename == nullptr) filename = g_mime_object_get_content_type_parameter(object, "name");
       part.filename = display_text(filename);
 
+      if (const char* cid = g_mime_object_get_content_id(object); cid != nullptr) {
+        for (const char* c = cid; *c != '\0' && part.content_id.size() < 256; ++c) {
+          if (*c > ' ' && *c < 0x7f) part.content_id += *c;
+        }
+      }
+
       const std::string disposition = token(g_mime_object_get_disposition(object));
       // RFC 2183 section 2.8: an unrecognized disposition type is treated as "attachment".
       part.disposition = disposition.empty()       ? ""

@@ -25,6 +25,7 @@ HOMES = {
     r"<libpq-fe\.h>": ("gateway/store/",),
     r"<cjose/": ("gateway/auth/",),
     r"<argon2\.h>": ("crypto/",),
+    r"<gumbo\.h>": ("gateway/portal/html_sanitizer.cpp",),
 }
 
 # component → components it may include from (besides itself).

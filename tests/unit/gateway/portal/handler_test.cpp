@@ -15,8 +15,10 @@
 #include "gateway/i18n/templates.hpp"
 #include "gateway/log.hpp"
 #include "gateway/portal/handler.hpp"
+#include "gateway/portal/html_sanitizer.hpp"
 #include "gateway/portal/session.hpp"
 #include "gateway/sealed/sealed_content.hpp"
+#include "smtp/mime/message.hpp"
 
 using namespace sinetti;
 using namespace sinetti::portal;
@@ -164,8 +166,7 @@ struct PortalFixture : Fixture {
 
   // A protected message with one read link per recipient; returns the tokens.
   std::vector<std::string> put(const MessageId& id, UnlockKind kind, std::size_t recipients = 1,
-                               std::chrono::hours link_ttl = std::chrono::hours(24)) {
-    const std::string raw = message_text();
+                               std::chrono::hours link_ttl = std::chrono::hours(24), const std::string& raw = message_text()) {
     auto key = crypto::DataKey::generate();
     MessageMeta m;
     m.id = id;
@@ -239,6 +240,33 @@ struct PortalFixture : Fixture {
     std::size_t n = 0;
     for (const auto& r : audit()) n += r.event == event && r.outcome == outcome;
     return n;
+  }
+  // The sender notices queued so far, as mail text.
+  std::vector<std::string> notices() {
+    std::vector<std::string> out;
+    auto entries = st->list_queue(QueueFilter{});
+    BOOST_REQUIRE(entries.ok());
+    for (const auto& e : *entries) {
+      if (e.kind != DeliveryKind::notification) continue;
+      BOOST_TEST(e.recipient == "neuvonta-tiimi@intra.example.fi");
+      BOOST_TEST(e.sender == "");
+      auto m = st->find_message(e.message_id);
+      BOOST_REQUIRE(m.ok() && m->has_value());
+      auto reader = sealed::ContentReader::open(*st, **m, *ring);
+      BOOST_REQUIRE(reader.ok());
+      std::string text;
+      for (;;) {
+        auto piece = (*reader)->next();
+        BOOST_REQUIRE(piece.ok());
+        if (piece->empty()) break;
+        text.append(*piece);
+      }
+      auto parsed = mime::read_message(text);
+      BOOST_REQUIRE(parsed.ok() && !parsed->texts.empty());
+      std::string to(parsed->header("To").value_or(""));
+      out.push_back("Subject: " + parsed->subject + "\nTo: " + to + "\n\n" + parsed->texts.front().text);
+    }
+    return out;
   }
   std::string logs() {
     std::lock_guard lock(log_mutex);
@@ -489,10 +517,44 @@ BOOST_FIXTURE_TEST_CASE(wrong_pins_exhaust_the_code_then_lock_the_message, Porta
   BOOST_TEST(r.body.find("This message is locked") != std::string::npos);
   auto m = st->find_message("M1");
   BOOST_TEST(((*m)->state == MessageState::locked));
+  // The sender is told, once.
+  const auto n = notices();
+  BOOST_TEST_REQUIRE(n.size() == 1u);
+  BOOST_TEST(n[0].find("Suojattu viesti M1 on lukittu") != std::string::npos, n[0]);
   BOOST_TEST(post("/m/" + tokens[0] + "/unlock", jar, "csrf=" + csrf + "&pin=" + pin).status == 403);
   const auto before = sms_count();
   BOOST_TEST(post("/m/" + tokens[0] + "/pin", jar, "csrf=" + csrf).status == 403);
   BOOST_TEST(sms_count() == before);
+  BOOST_TEST(notices().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(i_did_not_get_the_pin_tells_the_sender_once, PortalFixture) {
+  const auto tokens = put("M1", UnlockKind::phone);
+  Jar jar;
+  auto landing = get("/m/" + tokens[0], jar);
+  auto csrf = field(landing.body, "csrf");
+  // Only after a code was ordered in this session.
+  BOOST_TEST(post("/m/" + tokens[0] + "/no-pin", jar, "csrf=" + csrf).status == 409);
+  BOOST_TEST(notices().empty());
+  csrf = order_pin(tokens[0], jar);
+  auto sent = post("/m/" + tokens[0] + "/pin?lang=en", jar, "csrf=" + csrf);
+  BOOST_TEST(sent.body.find("I did not get the code") != std::string::npos);
+  const auto r = post("/m/" + tokens[0] + "/no-pin?lang=en", jar, "csrf=" + csrf);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find("We have told the sender") != std::string::npos);
+  BOOST_TEST(r.body.find("I did not get the code") == std::string::npos);
+  BOOST_TEST(post("/m/" + tokens[0] + "/no-pin", jar, "csrf=" + csrf).status == 200);
+  const auto n = notices();
+  BOOST_TEST_REQUIRE(n.size() == 1u);
+  BOOST_TEST(n[0].find("Subject: Koodi ei tullut perille: suojattu viesti M1") != std::string::npos, n[0]);
+  BOOST_TEST(n[0].find("client0@example.com") != std::string::npos);
+  BOOST_TEST(n[0].find("To: neuvonta-tiimi@intra.example.fi") != std::string::npos);
+  BOOST_TEST(n[0].find(last_pin()) == std::string::npos);
+  BOOST_TEST(n[0].find("Päätös") == std::string::npos);  // nothing of the message
+  BOOST_TEST(n[0].find("401234567") == std::string::npos);
+  // A scanner's GET of the path does nothing.
+  BOOST_TEST(get("/m/" + tokens[0] + "/no-pin", jar).status == 405);
+  BOOST_TEST(notices().size() == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_failed_sms_says_so_and_is_audited, PortalFixture) {
@@ -558,6 +620,43 @@ BOOST_FIXTURE_TEST_CASE(attachments_stream_byte_for_byte_with_safe_headers, Port
     return false;
   }).ok());
   BOOST_TEST(pieces == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(html_bodies_are_sanitised_into_a_sandboxed_frame, PortalFixture) {
+  const std::string png = "\x89PNG\r\n\x1a\nfake-image-bytes";
+  const std::string raw =
+      "From: neuvonta-tiimi@intra.example.fi\r\nTo: client@example.com\r\nSubject: Kirje\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/related; boundary=\"r\"\r\n\r\n"
+      "--r\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+      "--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n"
+      "--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+      "<html><head><style>p{color:red}</style></head><body><p onclick=\"steal()\">Hei <b>asiakas</b></p>"
+      "<script>alert(1)</script><img src=\"cid:logo@example.fi\" alt=\"Logo\"><img src=\"https://tracker.example/p.gif\">"
+      "<a href=\"https://example.fi/ohje\">ohje</a></body></html>\r\n--a--\r\n"
+      "--r\r\nContent-Type: image/png\r\nContent-ID: <logo@example.fi>\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      base64(png) + "--r--\r\n";
+  const auto tokens = put("H1", UnlockKind::device, 1, std::chrono::hours(24), raw);
+  Jar jar;
+  const auto landing = get("/m/" + tokens[0], jar);
+  BOOST_TEST_REQUIRE(post("/m/" + tokens[0] + "/unlock", jar, "csrf=" + field(landing.body, "csrf")).status == 303);
+  const auto r = get("/m/" + tokens[0] + "/read?lang=en", jar);
+  BOOST_TEST_REQUIRE(r.status == 200);
+  BOOST_TEST(r.body.find("<iframe class=\"html-body\" title=\"Message content\" "
+                         "sandbox=\"allow-popups allow-popups-to-escape-sandbox\" srcdoc=\"") != std::string::npos);
+  const auto from = r.body.find("srcdoc=\"");
+  const auto srcdoc = r.body.substr(from, r.body.find('"', from + 8) - from);
+  BOOST_TEST(srcdoc.find("&lt;b&gt;asiakas&lt;/b&gt;") != std::string::npos);
+  BOOST_TEST(srcdoc.find("script") == std::string::npos);
+  BOOST_TEST(srcdoc.find("steal") == std::string::npos);
+  BOOST_TEST(srcdoc.find("tracker.example") == std::string::npos);
+  BOOST_TEST(srcdoc.find("color:red") == std::string::npos);
+  BOOST_TEST(srcdoc.find("src=&quot;data:image/png;base64," + base64(png).substr(0, 20)) != std::string::npos);
+  BOOST_TEST(srcdoc.find("default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39;; img-src data:") != std::string::npos);
+  BOOST_TEST(r.body.find("Images from the internet are not shown") != std::string::npos);
+  BOOST_TEST(r.body.find("plain version") == std::string::npos);
+  BOOST_TEST(r.body.find("<script") == std::string::npos);
+  BOOST_TEST(r.body.find("/attachment/0") == std::string::npos);  // the inline image is in the text, not a download
+  BOOST_TEST(*r.header("Content-Security-Policy") == framed_page_csp);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_letter_opens_on_the_first_device_only, PortalFixture) {
