@@ -12,13 +12,17 @@
 #include "gateway/i18n/format.hpp"
 #include "gateway/portal/content.hpp"
 #include "gateway/portal/html_sanitizer.hpp"
+#include "gateway/portal/multipart.hpp"
 #include "gateway/portal/pages.hpp"
 #include "gateway/portal/router.hpp"
 #include "gateway/portal/sender_notice.hpp"
 #include "gateway/portal/session.hpp"
 #include "gateway/routing/marks.hpp"
 #include "gateway/sealed/sealed_content.hpp"
+#include "gateway/ingest/ids.hpp"
+#include "smtp/mime/compose.hpp"
 #include "smtp/mime/message.hpp"
+#include "smtp/mime/text.hpp"
 #include "sms/pin_text.hpp"
 
 namespace sinetti::portal {
@@ -35,6 +39,9 @@ constexpr std::size_t metadata_text_bytes = 64 * 1024;
 // Inline (cid:) images of an HTML body, shown as data: URIs.
 constexpr std::uint64_t max_inline_image = 5 * 1024 * 1024;
 constexpr std::uint64_t max_inline_images = 10 * 1024 * 1024;
+// A reply from the portal: its text and its files (their bytes are within portal.max_body_size).
+constexpr std::size_t max_reply_text = 100 * 1024;
+constexpr std::size_t max_reply_files = 10;
 
 store::Timestamp now_ts(const Clock& clock) { return store::to_timestamp(clock.now()); }
 
@@ -275,6 +282,7 @@ class Handling {
   // Common to the POSTs: the session and its CSRF token, then the link.
   struct Posted {
     std::map<std::string, std::string, std::less<>> form;
+    std::vector<FormPart> files;  // multipart/form-data file fields
     std::optional<Link> link;
     std::optional<Response> early;  // answer at once
   };
@@ -282,11 +290,22 @@ class Handling {
   Posted posted(const Route& r) {
     Posted p;
     const auto type = req_.header("content-type").value_or("");
-    if (!type.starts_with("application/x-www-form-urlencoded")) {
+    if (type.starts_with("application/x-www-form-urlencoded")) {
+      p.form = parse_form(req_.body);
+    } else if (const auto boundary = form_boundary(type)) {
+      auto parts = parse_multipart(req_.body, *boundary);
+      if (!parts) {
+        p.early = error_page(400, "bad_request");
+        return p;
+      }
+      for (auto& part : *parts) {
+        if (part.filename) p.files.push_back(std::move(part));
+        else if (p.form.size() < max_form_fields) p.form.emplace(part.name, std::string(part.data));
+      }
+    } else {
       p.early = error_page(400, "bad_request");
       return p;
     }
-    p.form = parse_form(req_.body);
     if (auto e = load_session(false)) {
       p.early = server_error("session", *e);
       return p;
@@ -539,9 +558,9 @@ class Handling {
     std::optional<Response> early;
   };
 
-  Opened open_for_reading(const Route& r) {
+  Opened open_for_reading(const Route& r, bool create_session = false) {
     Opened o;
-    if (auto e = load_session(false)) {
+    if (auto e = load_session(create_session)) {
       o.early = server_error("session", *e);
       return o;
     }
@@ -611,10 +630,26 @@ class Handling {
     return out;
   }
 
+  struct ReplyState {
+    bool replied = false;
+    bool error_empty = false;
+    bool error_long = false;
+    bool error_encoding = false;
+    bool error_files = false;
+    std::string text;  // kept in the form after an error
+  };
+
   Response read(const Route& r) {
-    auto o = open_for_reading(r);
+    // A session for the reply form's CSRF token (a letter may open by its device cookie alone).
+    auto o = open_for_reading(r, true);
     if (o.early) return std::move(*o.early);
-    const Link& link = *o.link;
+    ReplyState st;
+    const auto query = parse_form(req_.query());
+    st.replied = query.contains("replied");
+    return read_page(*o.link, st, 200);
+  }
+
+  Response read_page(const Link& link, const ReplyState& reply, int status) {
     auto message = read_message(link, mime::Limits{}.max_text_bytes);
     if (!message) return server_error("read", message.error());
     const auto marks = routing::parse_message_marks(*message, cfg_.routing.marks, cfg_.sms.default_country);
@@ -668,16 +703,124 @@ class Handling {
                      {"html_as_text", body != nullptr && !sanitized && body->content_type != "text/plain"},
                      {"truncated", body != nullptr && body->truncated},
                      {"has_attachments", !attachments.empty()},
-                     {"attachments", std::move(attachments)}};
-    audit("message.viewed", link, "ok");
-    ctx_.logger.info("portal_viewed", {{"message", link.meta.id}});
-    auto res = page(200, "read", std::move(v));
+                     {"attachments", std::move(attachments)},
+                     {"base", link.base},
+                     {"csrf", csrf()},
+                     {"can_reply", !link.meta.sender.empty()},
+                     {"max_files", std::to_string(max_reply_files)},
+                     {"replied", reply.replied},
+                     {"reply_text", reply.text},
+                     {"text_error", reply.error_empty || reply.error_long || reply.error_encoding},
+                     {"error_empty", reply.error_empty},
+                     {"error_long", reply.error_long},
+                     {"error_encoding", reply.error_encoding},
+                     {"files_error", reply.error_files}};
+    if (status == 200) {
+      audit("message.viewed", link, "ok");
+      ctx_.logger.info("portal_viewed", {{"message", link.meta.id}});
+    }
+    auto res = page(status, "read", std::move(v));
     // The frame inherits the page's policy; it needs inline styles and data: images.
     if (sanitized) res.set("Content-Security-Policy", std::string(framed_page_csp));
     return res;
   }
 
   Response attachment(const Route& r);
+
+  // POST /m/{token}/reply: the recipient's reply (text and files) goes to the staff address the
+  // message came from, sealed in the store until delivered, bound to the message's thread.
+  Response reply(const Route& r) {
+    auto p = posted(r);
+    if (p.early) return std::move(*p.early);
+    const Link& link = *p.link;
+    if (!granted(link)) return redirect(link.base + "?lang=" + config::to_string(lang_));
+    if (link.meta.sender.empty()) return read_page(link, {}, 409);
+    ReplyState st;
+    std::string text;
+    if (const auto it = p.form.find("text"); it != p.form.end()) text = it->second;
+    // Browsers send CRLF; keep the text as typed otherwise.
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.pop_back();
+    std::vector<const FormPart*> files;
+    for (const auto& f : p.files) {
+      if (f.filename && !f.filename->empty() && !f.data.empty()) files.push_back(&f);
+    }
+    st.text = text.size() <= max_reply_text ? text : std::string();
+    st.error_empty = std::all_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+    st.error_long = text.size() > max_reply_text;
+    st.error_encoding = !st.error_empty && !st.error_long && !mime::text::is_valid_utf8(text);
+    st.error_files = files.size() > max_reply_files;
+    if (st.error_encoding) st.text.clear();
+    if (st.error_empty || st.error_long || st.error_encoding || st.error_files) return read_page(link, st, 422);
+
+    auto original = read_message(link, metadata_text_bytes);
+    if (!original) return server_error("reply", original.error());
+    const auto marks = routing::parse_message_marks(*original, cfg_.routing.marks, cfg_.sms.default_country);
+    const std::string subject = marks.subject_tag ? marks.subject : original->subject;
+    std::string in_reply_to(original->header("Message-ID").value_or(""));
+    while (!in_reply_to.empty() && (in_reply_to.front() == '<' || in_reply_to.front() == ' ')) in_reply_to.erase(0, 1);
+    while (!in_reply_to.empty() && (in_reply_to.back() == '>' || in_reply_to.back() == ' ')) in_reply_to.pop_back();
+    if (in_reply_to.find_first_of("\r\n<> ") != std::string::npos) in_reply_to.clear();
+
+    const auto now = ctx_.clock.now();
+    const std::string id = ingest::new_message_id(ctx_.clock);
+    std::string host = cfg_.public_host();
+    if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+    mime::OutgoingText mail;
+    mail.from = {link.record.recipient + " (" + cfg_.instance.name + ")", cfg_.notification_from()};
+    mail.to = {{"", link.meta.sender}};
+    mail.subject = subject.empty() ? "Re:" : subject.starts_with("Re:") ? subject : "Re: " + subject;
+    for (char& c : mail.subject) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    mail.body = text + "\n";
+    mail.message_id = id + "@" + host;
+    mail.in_reply_to = in_reply_to;
+    mail.date = now;
+    mail.language = config::to_string(lang_);
+    mail.headers = {{"X-Sinetti-Reply", link.meta.id}, {"Auto-Submitted", "no"}};
+    std::uint64_t file_bytes = 0;
+    for (const FormPart* f : files) {
+      std::string name = *f->filename;
+      if (const auto slash = name.find_last_of("/\\"); slash != std::string::npos) name = name.substr(slash + 1);
+      if (name.size() > 255 || !mime::text::is_valid_utf8(name)) name = "attachment";
+      const std::string& t = f->content_type;
+      const bool plausible = t.find('/') != std::string::npos && t.size() < 128 &&
+                             std::all_of(t.begin(), t.end(), [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("/.+-_").find(c) != std::string_view::npos;
+                             });
+      mail.attachments.push_back({name, plausible ? t : "application/octet-stream", std::string(f->data)});
+      file_bytes += f->data.size();
+    }
+    auto composed = mime::compose_text(mail);
+    if (!composed) return server_error("reply", composed.error());
+
+    auto key = crypto::DataKey::generate();
+    store::MessageMeta rm;
+    rm.id = id;
+    rm.kind = store::MessageKind::spool;
+    rm.recipients = {link.meta.sender};
+    rm.team_id = link.meta.team_id;
+    rm.thread_id = link.meta.thread_id.empty() ? link.meta.id : link.meta.thread_id;
+    rm.language = config::to_string(lang_);
+    rm.size = composed->size();
+    rm.expires = store::to_timestamp(now) + cfg_.delivery.lifetime + std::chrono::hours(24);
+    rm.wrapped_key = ctx_.ring.wrap(key, id);
+    rm.kek_id = ctx_.ring.active_kek();
+    store::CommitBatch batch;
+    batch.messages.push_back(store::MessageCommit{id, rm, sealed::seal_pieces(key, id, *composed), composed->size()});
+    crypto::secure_wipe(*composed);
+    store::QueueEntry q;
+    q.message_id = id;
+    q.recipient = link.meta.sender;
+    q.kind = store::DeliveryKind::reply;
+    batch.queue.push_back(q);
+    batch.audit.push_back({"message.replied", link.meta.id, "client", "ok",
+                           nlohmann::json{{"reply", id}, {"recipient_index", link.record.recipient_index},
+                                          {"attachments", files.size()}, {"bytes", text.size() + file_bytes}}.dump()});
+    if (auto c = ctx_.store.commit(std::move(batch)); !c) return server_error("reply", c.error());
+    ctx_.logger.info("portal_reply", {{"message", link.meta.id}, {"reply", id}, {"attachments", files.size()}});
+    return redirect(link.base + "/read?lang=" + std::string(config::to_string(lang_)) + "&replied=1");
+  }
 
   // ---- dispatch ------------------------------------------------------------------------------------
 
@@ -704,7 +847,7 @@ class Handling {
       case RouteKind::read: return read(r);
       case RouteKind::attachment: return attachment(r);
       case RouteKind::pin_missing: return pin_missing(r);
-      case RouteKind::reply:
+      case RouteKind::reply: return reply(r);
       case RouteKind::not_found: break;
     }
     return error_page(404, "not_found");

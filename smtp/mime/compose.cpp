@@ -103,7 +103,32 @@ Result<std::string> compose_text(const OutgoingText& mail) {
   if (!mail.language.empty()) {
     g_mime_object_set_header(as<GMimeObject>(part.get()), "Content-Language", mail.language.c_str(), nullptr);
   }
-  g_mime_message_set_mime_part(message.get(), as<GMimeObject>(part.get()));
+  if (mail.attachments.empty()) {
+    g_mime_message_set_mime_part(message.get(), as<GMimeObject>(part.get()));
+  } else {
+    GObjectPtr<GMimeMultipart> mixed(g_mime_multipart_new_with_subtype("mixed"));
+    g_mime_multipart_add(mixed.get(), as<GMimeObject>(part.get()));
+    for (const auto& a : mail.attachments) {
+      const auto slash = a.content_type.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == a.content_type.size()) {
+        return make_error("compose: attachment type '" + a.content_type + "' is not type/subtype");
+      }
+      const std::string type = a.content_type.substr(0, slash);
+      const std::string sub = a.content_type.substr(slash + 1);
+      GObjectPtr<GMimePart> file(g_mime_part_new_with_type(type.c_str(), sub.c_str()));
+      GObjectPtr<GMimeStream> bytes(g_mime_stream_mem_new_with_buffer(a.data.data(), a.data.size()));
+      GObjectPtr<GMimeDataWrapper> data(g_mime_data_wrapper_new_with_stream(bytes.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+      g_mime_part_set_content(file.get(), data.get());
+      g_mime_part_set_content_encoding(file.get(), GMIME_CONTENT_ENCODING_BASE64);
+      if (!a.filename.empty() && text::is_valid_utf8(a.filename) && !has_line_break(a.filename)) {
+        g_mime_part_set_filename(file.get(), a.filename.c_str());  // also sets Content-Disposition: attachment
+      } else {
+        g_mime_object_set_disposition(as<GMimeObject>(file.get()), "attachment");
+      }
+      g_mime_multipart_add(mixed.get(), as<GMimeObject>(file.get()));
+    }
+    g_mime_message_set_mime_part(message.get(), as<GMimeObject>(mixed.get()));
+  }
 
   std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> options(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);

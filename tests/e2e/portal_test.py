@@ -4,7 +4,7 @@ and a recipient follows its link over TLS with Python's http.client (the develop
 is self-signed, so no verification): the landing page sends no SMS, the PIN is ordered with the
 page's CSRF token and cookie, read from the SMS file, and opens the message; a binary attachment
 downloads byte for byte; another recipient's link does not open with the first one's session; GETs
-on every page change nothing. Also the HTTP layer itself: TLS 1.2+, keep-alive, 431 and 413, the
+on every page change nothing; a reply with a file reaches the team mailbox. Also the HTTP layer itself: TLS 1.2+, keep-alive, 431 and 413, the
 security headers."""
 import email
 import email.policy
@@ -75,13 +75,13 @@ class Browser:
         self.cookies = {}
         self.conn = None
 
-    def request(self, method, path, form=None, headers=None):
+    def request(self, method, path, form=None, headers=None, raw_body=None):
         if self.conn is None:
             self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=no_verify(), timeout=30)
         h = dict(headers or {})
         if self.cookies:
             h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
+        body = raw_body
         if form is not None:
             body = "&".join(f"{k}={v}" for k, v in form.items())
             h["Content-Type"] = "application/x-www-form-urlencoded"
@@ -304,6 +304,47 @@ class Portal(unittest.TestCase):
         self.assertEqual((r1.status, r2.status), (404, 404))
         # The same page but for the language switch, which links to the page's own path.
         self.assertEqual(p1.replace(b"A" * 43, b"TOKEN"), p2.replace(b"short", b"TOKEN"))
+
+    def test_reply_reaches_the_sender(self):
+        link = self.links["toinen@example.org"]
+        b = self.browser()
+        r, page = b.request("GET", link + "?lang=fi")
+        csrf = field(page.decode(), "csrf")
+        r, _ = b.request("POST", link + "/pin?lang=fi", {"csrf": csrf})
+        self.assertEqual(r.status, 200)
+        pin = re.search(r"\b(\d{6})\b", self.wait_for_sms(1, "+358409876543")["text"]).group(1)
+        r, _ = b.request("POST", link + "/unlock?lang=fi", {"csrf": csrf, "pin": pin})
+        self.assertEqual(r.status, 303)
+        r, page = b.request("GET", link + "/read?lang=fi")
+        csrf = field(page.decode(), "csrf")
+        upload = bytes(range(256)) * 40
+        boundary = "----e2eBoundary7MA4YWxkTrZu0gW"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n"
+                "Kiitos päätöksestä.\r\nTerveisin Toinen\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"hakemus.pdf\"\r\n"
+                "Content-Type: application/pdf\r\n\r\n").encode() + upload + f"\r\n--{boundary}--\r\n".encode()
+        r, _ = b.request("POST", link + "/reply?lang=fi", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                         raw_body=body)
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.getheader("Location"), link + "/read?lang=fi&replied=1")
+        deadline = time.monotonic() + 30
+        reply = None
+        while reply is None:
+            self.assertLess(time.monotonic(), deadline, "the reply in the team mailbox")
+            for path in glob.glob(str(self.var / "mail" / "**" / "*"), recursive=True):
+                if os.path.isfile(path):
+                    with open(path, "rb") as f:
+                        m = email.message_from_binary_file(f, policy=email.policy.default)
+                    if m["X-Sinetti-Reply"]:
+                        reply = m
+            time.sleep(0.1)
+        self.assertEqual(str(reply["To"]), "neuvonta-tiimi@intra.example.fi")
+        self.assertEqual(str(reply["Subject"]), "Re: Päätös <1234>")
+        self.assertIn("Kiitos päätöksestä.", reply.get_body(("plain",)).get_content())
+        files = [p for p in reply.iter_attachments()]
+        self.assertEqual([p.get_filename() for p in files], ["hakemus.pdf"])
+        self.assertEqual(files[0].get_content(), upload)
 
     def test_tls_and_http_limits(self):
         with socket.create_connection(("127.0.0.1", self.portal), timeout=10) as raw:

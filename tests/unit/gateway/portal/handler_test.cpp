@@ -568,6 +568,76 @@ BOOST_FIXTURE_TEST_CASE(a_failed_sms_says_so_and_is_audited, PortalFixture) {
   BOOST_TEST(audits("unlock.sms", "failed") == 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_reply_goes_sealed_to_the_sender_in_the_same_thread, PortalFixture) {
+  const auto tokens = put("M1", UnlockKind::phone);
+  Jar jar;
+  const auto csrf = order_pin(tokens[0], jar);
+  BOOST_TEST_REQUIRE(post("/m/" + tokens[0] + "/unlock", jar, "csrf=" + csrf + "&pin=" + last_pin()).status == 303);
+  auto page = get("/m/" + tokens[0] + "/read?lang=en", jar);
+  BOOST_TEST(page.body.find("enctype=\"multipart/form-data\"") != std::string::npos);
+  BOOST_TEST(page.body.find("<label for=\"reply-text\">") != std::string::npos);
+  const auto read_csrf = field(page.body, "csrf");
+  BOOST_TEST_REQUIRE(!read_csrf.empty());
+  const auto multipart = [&](const std::string& token, const std::string& text, int files) {
+    std::string b = "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + token + "\r\n"
+                    "--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n" + text + "\r\n";
+    for (int i = 0; i < files; ++i) {
+      b += "--B\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"C:\\docs\\liite " + std::to_string(i) +
+           ".pdf\"\r\nContent-Type: application/pdf\r\n\r\n" + attachment_bytes.substr(0, 5000) + "\r\n";
+    }
+    return b + "--B--\r\n";
+  };
+  const auto send = [&](const std::string& body) {
+    return call("POST", "/m/" + tokens[0] + "/reply?lang=en", jar, body, {{"content-type", "multipart/form-data; boundary=B"}});
+  };
+  // Errors are tied to their fields and nothing is queued.
+  auto r = send(multipart(read_csrf, "   ", 0));
+  BOOST_TEST(r.status == 422);
+  BOOST_TEST(r.body.find("aria-describedby=\"reply-hint reply-error\"") != std::string::npos);
+  BOOST_TEST(r.body.find("Write your message.") != std::string::npos);
+  r = send(multipart(read_csrf, "Kiitos", 11));
+  BOOST_TEST(r.status == 422);
+  BOOST_TEST(r.body.find("id=\"files-error\"") != std::string::npos);
+  BOOST_TEST(r.body.find(">Kiitos</textarea>") != std::string::npos);  // the text is kept
+  BOOST_TEST(send(multipart("wrong", "Kiitos", 0)).status == 403);
+  BOOST_TEST(st->list_queue(QueueFilter{})->empty());
+
+  r = send(multipart(read_csrf, "Kiitos <b>viestistä</b>.\r\nTerveisin asiakas", 2));
+  BOOST_TEST_REQUIRE(r.status == 303);
+  BOOST_TEST(*r.header("Location") == "/m/" + tokens[0] + "/read?lang=en&replied=1");
+  BOOST_TEST(get(std::string(*r.header("Location")), jar).body.find("Your reply has been sent securely") != std::string::npos);
+  auto entries = st->list_queue(QueueFilter{});
+  BOOST_TEST_REQUIRE(entries->size() == 1u);
+  const auto& e = entries->front();
+  BOOST_TEST((e.kind == DeliveryKind::reply));
+  BOOST_TEST(e.recipient == "neuvonta-tiimi@intra.example.fi");
+  BOOST_TEST(e.sender == "");
+  auto m = st->find_message(e.message_id);
+  BOOST_TEST_REQUIRE(m->has_value());
+  BOOST_TEST(((*m)->kind == MessageKind::spool));
+  BOOST_TEST((*m)->thread_id == "M1");
+  auto reader = sealed::ContentReader::open(*st, **m, *ring);
+  BOOST_TEST_REQUIRE(reader.ok());
+  auto reply = mime::read_message_source(*reader);
+  BOOST_TEST_REQUIRE(reply.ok());
+  BOOST_TEST(reply->subject == "Re: Päätös <tärkeä>");
+  BOOST_TEST(std::string(reply->header("To").value_or("")) == "neuvonta-tiimi@intra.example.fi");
+  BOOST_TEST(std::string(reply->header("X-Sinetti-Reply").value_or("")) == "M1");
+  BOOST_TEST(reply->texts.front().text.find("Kiitos <b>viestistä</b>.") != std::string::npos);
+  BOOST_TEST_REQUIRE(reply->attachments.size() == 2u);
+  BOOST_TEST(reply->attachments[0].part.filename == "liite 0.pdf");
+  BOOST_TEST(reply->attachments[0].part.decoded_size == 5000u);
+  BOOST_TEST(audits("message.replied", "ok") == 1u);
+
+  // Another session that has not unlocked the link cannot reply.
+  Jar other;
+  const auto other_csrf = field(get("/m/" + tokens[0], other).body, "csrf");
+  r = call("POST", "/m/" + tokens[0] + "/reply", other, multipart(other_csrf, "x", 0),
+           {{"content-type", "multipart/form-data; boundary=B"}});
+  BOOST_TEST(r.status == 303);
+  BOOST_TEST(st->list_queue(QueueFilter{})->size() == 1u);
+}
+
 BOOST_FIXTURE_TEST_CASE(one_recipients_unlock_does_not_open_anothers_link, PortalFixture) {
   const auto tokens = put("M1", UnlockKind::phone, 2);
   Jar jar;

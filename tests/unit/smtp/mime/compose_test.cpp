@@ -85,4 +85,24 @@ BOOST_AUTO_TEST_CASE(refuses_header_injection) {
   BOOST_TEST(with([](OutgoingText&) {}).ok());
 }
 
+BOOST_AUTO_TEST_CASE(attachments_round_trip_with_their_names) {
+  OutgoingText m = sample();
+  std::string bytes(100000, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 31 + (i >> 7));
+  m.attachments = {{"päätös liite.pdf", "application/pdf", bytes}, {"", "text/plain", "hello"}};
+  auto raw = compose_text(m);
+  BOOST_TEST_REQUIRE(raw.ok(), (raw.ok() ? "" : raw.error().message));
+  auto read = read_message(*raw);
+  BOOST_TEST_REQUIRE(read.ok());
+  BOOST_TEST_REQUIRE(read->attachments.size() == 2u);
+  BOOST_TEST(read->attachments[0].part.filename == "päätös liite.pdf");
+  BOOST_TEST(read->attachments[0].part.content_type == "application/pdf");
+  BOOST_TEST(read->attachments[0].part.decoded_size == bytes.size());
+  BOOST_TEST(read->attachments[1].part.disposition == "attachment");
+  BOOST_TEST_REQUIRE(!read->texts.empty());
+  BOOST_TEST(read->texts.front().text.find("lue viesti") != std::string::npos);
+  m.attachments = {{"x", "nonsense", "y"}};
+  BOOST_TEST(!compose_text(m).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
