@@ -5,7 +5,7 @@ is self-signed, so no verification): the landing page sends no SMS, the PIN is o
 page's CSRF token and cookie, read from the SMS file, and opens the message; a binary attachment
 downloads byte for byte; another recipient's link does not open with the first one's session; GETs
 on every page change nothing; a reply with a file reaches the team mailbox. Also the HTTP layer itself: TLS 1.2+, keep-alive, 431 and 413, the
-security headers."""
+security headers. And guessing PINs: codes die, are rate limited, and the message locks."""
 import email
 import email.policy
 import glob
@@ -107,10 +107,12 @@ def field(html, name):
     return m.group(1) if m else None
 
 
-class Portal(unittest.TestCase):
+class PortalBase(unittest.TestCase):
+    CONFIG = CONFIG
+
     @classmethod
     def setUpClass(cls):
-        cls.gw = Gateway(CONFIG)
+        cls.gw = Gateway(cls.CONFIG)
         ports = {}
         for name in ("submission", "portal"):
             e = cls.gw.wait_for(lambda e, n=name: e.get("event") == "listening" and e.get("listener") == n)
@@ -191,6 +193,16 @@ class Portal(unittest.TestCase):
             self.assertLess(time.monotonic(), deadline, "the PIN text message")
             time.sleep(0.05)
 
+    def mail_files(self):
+        out = []
+        for path in glob.glob(str(self.var / "mail" / "**" / "*"), recursive=True):
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    out.append(email.message_from_binary_file(f, policy=email.policy.default))
+        return out
+
+
+class Portal(PortalBase):
     def test_get_changes_nothing_then_a_pin_opens_the_message(self):
         link = self.links["asiakas@example.net"]
         other = self.links["toinen@example.org"]
@@ -372,6 +384,72 @@ class Portal(unittest.TestCase):
         r, body = b3.request("HEAD", "/accessibility")
         self.assertEqual(r.status, 200)
         self.assertEqual(body, b"")
+
+
+class BruteForce(PortalBase):
+    """Guessing PINs against the real binary: a code dies after unlock.pin.max_attempts wrong tries,
+    codes are rate limited per hour, and unlock.pin.max_failures wrong tries in all lock the
+    message for good (the right PIN no longer opens it) and tell the sender."""
+    CONFIG = CONFIG.replace("pin: {length: 6, ttl: 10m, max_attempts: 5, max_per_hour: 5, max_failures: 100}",
+                            "pin: {length: 6, ttl: 10m, max_attempts: 3, max_per_hour: 3, max_failures: 7}")
+
+    def order(self, b, link, csrf):
+        r, page = b.request("POST", link + "/pin?lang=en", {"csrf": csrf})
+        return r.status, page.decode()
+
+    def test_guessing_locks_the_message_and_tells_the_sender(self):
+        self.assertIn("max_failures: 7", self.CONFIG)
+        link = self.links["asiakas@example.net"]
+        b = self.browser()
+        r, page = b.request("GET", link + "?lang=en")
+        csrf = field(page.decode(), "csrf")
+        guesses = 0
+        last_pin = None
+        for round_ in range(3):
+            status, page = self.order(b, link, csrf)
+            self.assertEqual(status, 200, page)
+            last_pin = re.search(r"\b(\d{6})\b", self.wait_for_sms(round_ + 1, "+358401234567")["text"]).group(1)
+            for attempt in range(3):
+                if guesses == 7:
+                    break
+                wrong = "000000" if last_pin != "000000" else "111111"
+                r, page = b.request("POST", link + "/unlock?lang=en", {"csrf": csrf, "pin": wrong})
+                guesses += 1
+                self.assertIn(r.status, (422, 403), page)
+        self.assertEqual(guesses, 7)
+        self.assertIn(b"This message is locked", page)
+        # Locked for good: the right PIN of the last code, and new codes, are refused.
+        sms_before = len(self.sms_lines())
+        r, page = b.request("POST", link + "/unlock?lang=en", {"csrf": csrf, "pin": last_pin})
+        self.assertEqual(r.status, 403)
+        status, _ = self.order(b, link, csrf)
+        self.assertEqual(status, 403)
+        self.assertEqual(len(self.sms_lines()), sms_before)
+        r, _ = b.request("GET", link + "/read")
+        self.assertEqual(r.status, 303)
+        # The sender hears of it.
+        deadline = time.monotonic() + 30
+        notices = lambda: [m for m in self.mail_files() if m["X-Sinetti-Notification"] == "sender"]
+        while not notices():
+            self.assertLess(time.monotonic(), deadline, "the locked notice to the sender")
+            time.sleep(0.1)
+        notice = notices()[0]
+        self.assertIn("on lukittu", str(notice["Subject"]))  # instance.default_language: fi
+        self.assertEqual(str(notice["To"]), "neuvonta-tiimi@intra.example.fi")
+        self.assertNotIn(last_pin, notice.get_body(("plain",)).get_content())
+
+    def test_codes_are_rate_limited(self):
+        link = self.links["toinen@example.org"]
+        b = self.browser()
+        r, page = b.request("GET", link)
+        csrf = field(page.decode(), "csrf")
+        for i in range(3):
+            self.assertEqual(self.order(b, link, csrf)[0], 200)
+        before = len(self.sms_lines())
+        status, page = self.order(b, link, csrf)
+        self.assertEqual(status, 429)
+        self.assertIn("Too many codes", page)
+        self.assertEqual(len(self.sms_lines()), before)
 
 
 if __name__ == "__main__":
