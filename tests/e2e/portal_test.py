@@ -297,6 +297,40 @@ class Portal(PortalBase):
         self.assertTrue(rows)
         return rows[0][0]
 
+    def db_counts(self):
+        db = sqlite3.connect(f"file:{self.var / 'sinetti.db'}?mode=ro", uri=True, timeout=10)
+        try:
+            return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("pin_challenges", "device_bindings", "audit_log", "queue_entries")} | {
+                "states": db.execute("SELECT group_concat(state) FROM (SELECT state FROM messages ORDER BY id)").fetchone()[0]}
+        finally:
+            db.close()
+
+    def test_a_link_scanner_changes_nothing(self):
+        """A mail security scanner: follows every link of the notification and of every page it
+        reaches, and fetches every form's action too (GET and HEAD), with and without cookies."""
+        start = [self.links["asiakas@example.net"] + "?lang=fi", self.links["toinen@example.org"]]
+        before = (len(self.sms_lines()), self.db_counts())
+        seen, queue = set(), list(start)
+        with_cookies, without = self.browser(), self.browser()
+        while queue and len(seen) < 60:
+            path = queue.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            for b in (with_cookies, without):
+                for method in ("GET", "HEAD"):
+                    r, page = b.request(method, path, headers={"User-Agent": "Mozilla/5.0 (compatible; LinkScanner)"})
+                    self.assertNotEqual(r.status, 500, path)
+                    if r.status == 303:
+                        queue.append(r.getheader("Location"))
+                    for target in re.findall(r'(?:href|action)="([^"#]*)"', page.decode(errors="replace")):
+                        if target.startswith("/"):
+                            queue.append(target.replace("&amp;", "&"))
+        self.assertGreater(len(seen), 8, seen)
+        self.assertTrue(any(p.endswith("/pin?lang=fi") for p in seen), seen)
+        self.assertEqual((len(self.sms_lines()), self.db_counts()), before)
+
     def test_posts_without_the_csrf_token_do_nothing(self):
         link = self.links["toinen@example.org"]
         b = self.browser()
