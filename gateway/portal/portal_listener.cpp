@@ -301,17 +301,20 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     const bool head_only = req.method() == http::verb::head;
     Request handled = request;
     if (head_only) handled.method = "GET";
+    const Route r = route(handled.method, handled.path());
     Response res;
-    try {
-      res = co_await s->workers.run_blocking([&] { return run_handler(*s, handled); });
-    } catch (const boost::system::system_error&) {
-      break;  // the worker pool is stopping
+    if (!needs_store(r)) {
+      res = run_handler(*s, handled);  // rendering only: nothing here blocks
+    } else {
+      try {
+        res = co_await s->workers.run_blocking([&] { return run_handler(*s, handled); });
+      } catch (const boost::system::system_error&) {
+        break;  // the worker pool is stopping
+      }
     }
     const bool keep_alive = req.keep_alive() && !s->draining.load() && res.status != 500;
-    s->logger.info("portal_request", {{"peer", peer},
-                                      {"method", request.method},
-                                      {"route", route_label(route(request.method, request.path()).kind)},
-                                      {"status", res.status}});
+    s->logger.info("portal_request",
+                   {{"peer", peer}, {"method", request.method}, {"route", route_label(r.kind)}, {"status", res.status}});
     if (res.stream) {
       co_await write_stream(s, c, res, req.version(), keep_alive, head_only, ec);
     } else {

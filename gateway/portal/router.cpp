@@ -70,4 +70,17 @@ Route route(std::string_view method, std::string_view path) {
   return Route{};
 }
 
+bool needs_store(const Route& r) {
+  if (!r.method_allowed) return false;
+  switch (r.kind) {
+    case RouteKind::accessibility:
+    case RouteKind::stylesheet:
+    case RouteKind::home:
+    case RouteKind::not_found:
+      return false;
+    default:
+      return true;
+  }
+}
+
 }  // namespace sinetti::portal

@@ -38,4 +38,8 @@ inline constexpr std::size_t max_token_segment = 128;
 // `path` without the query string, as sent (percent-escapes are not decoded: none is valid here).
 Route route(std::string_view method, std::string_view path);
 
+// Whether answering the route reads or writes the store (or sends an SMS): those are handled on
+// the worker pool; the others (the stylesheet, the statement, errors) are only rendering.
+bool needs_store(const Route& route);
+
 }  // namespace sinetti::portal

@@ -58,6 +58,14 @@ BOOST_AUTO_TEST_CASE(routes_follow_the_design_paths) {
   BOOST_TEST(g.allow == "POST");
   BOOST_TEST(!route("POST", "/m/" + t).method_allowed);
   BOOST_TEST(route("HEAD", "/m/" + t).method_allowed);
+  // Only what touches the store goes to the worker pool.
+  BOOST_TEST(needs_store(route("GET", "/m/" + t)));
+  BOOST_TEST(needs_store(route("POST", "/m/" + t + "/pin")));
+  BOOST_TEST(needs_store(route("GET", "/m/" + t + "/attachment/0")));
+  BOOST_TEST(!needs_store(route("GET", "/static/portal.css")));
+  BOOST_TEST(!needs_store(route("GET", "/accessibility")));
+  BOOST_TEST(!needs_store(route("GET", "/m/" + t + "/pin")));
+  BOOST_TEST(!needs_store(route("GET", "/nothing")));
 }
 
 BOOST_AUTO_TEST_CASE(security_headers_are_added_without_overriding_a_chosen_policy) {
