@@ -460,7 +460,10 @@ class Handling {
     switch (m.unlock.kind) {
       case store::UnlockKind::phone: return unlock_pin(link, p.form);
       case store::UnlockKind::device: return unlock_device(link);
-      default: return landing_page(link, {}, 403);  // personal: not available yet
+      default:
+        // personal: strong identification is not available yet; the attempt is still recorded.
+        audit("unlock.identity", link, "unavailable");
+        return landing_page(link, {}, 403);
     }
   }
 

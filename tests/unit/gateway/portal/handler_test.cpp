@@ -774,6 +774,13 @@ BOOST_FIXTURE_TEST_CASE(personal_messages_are_not_available_yet, PortalFixture) 
   BOOST_TEST(landing.body.find("not yet available") != std::string::npos);
   BOOST_TEST(landing.body.find("<form") == std::string::npos);
   BOOST_TEST(get("/m/" + tokens[0] + "/read", jar).status == 303);
+  // A POST anyway (with this session's token, from another message's page) opens nothing and is
+  // recorded as an attempt.
+  const auto other = put("M2", UnlockKind::phone);
+  const auto csrf = field(get("/m/" + other[0], jar).body, "csrf");
+  BOOST_TEST(post("/m/" + tokens[0] + "/unlock", jar, "csrf=" + csrf).status == 403);
+  BOOST_TEST(get("/m/" + tokens[0] + "/read", jar).status == 303);
+  BOOST_TEST(audits("unlock.identity", "unavailable") == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(pages_switch_language_and_state_it, PortalFixture) {
