@@ -27,6 +27,10 @@ void SessionData::grant(const std::string& token_hex) {
 
 store::Bytes SessionData::encode() const {
   nlohmann::json j = {{"v", 1}, {"grants", grants}, {"challenges", challenges}, {"notices", notices}};
+  if (auth) {
+    j["auth"] = {{"provider", auth->provider}, {"state", auth->state}, {"nonce", auth->nonce},
+                 {"verifier", auth->code_verifier}, {"return_to", auth->return_to}, {"at", auth->started_ms}};
+  }
   const std::string text = j.dump();
   return store::Bytes(text.begin(), text.end());
 }
@@ -44,6 +48,15 @@ SessionData SessionData::decode(const store::Bytes& bytes) {
     for (const auto& item : *n) {
       if (item.is_string() && d.notices.size() < max_grants) d.notices.push_back(item.get<std::string>());
     }
+  }
+  if (auto a = j.find("auth"); a != j.end() && a->is_object()) {
+    auto str = [&](const char* key) {
+      const auto it = a->find(key);
+      return it != a->end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    AuthPending p{str("provider"), str("state"), str("nonce"), str("verifier"), str("return_to"), 0};
+    if (auto at = a->find("at"); at != a->end() && at->is_number_integer()) p.started_ms = at->get<std::int64_t>();
+    if (!p.provider.empty() && !p.state.empty() && !p.nonce.empty() && !p.code_verifier.empty()) d.auth = std::move(p);
   }
   if (auto c = j.find("challenges"); c != j.end() && c->is_object()) {
     for (const auto& [k, v] : c->items()) {
@@ -95,20 +108,23 @@ Result<std::optional<LiveSession>> SessionKeeper::resume(const Request& request)
     return std::optional<LiveSession>();
   }
   live.data = SessionData::decode((*found)->data);
+  if ((*found)->identity) live.identity = auth::Identity::decode(*(*found)->identity);
   if (auto t = store_.touch_session(live.id_hash, std::nullopt); !t) return t.error();
   return std::optional<LiveSession>(std::move(live));
 }
 
-Result<LiveSession> SessionKeeper::create(SessionData data) {
+Result<LiveSession> SessionKeeper::create(SessionData data, std::optional<auth::Identity> identity) {
   LiveSession live;
   live.id = crypto::generate_token();  // 256 bits from the CSPRNG
   live.id_hash = hash_of_token(live.id);
   live.data = std::move(data);
+  live.identity = std::move(identity);
   live.created = true;
   store::Session s;
   s.id_hash = live.id_hash;
   s.data = live.data.encode();
   s.expires = stamp(clock_.now()) + absolute_;
+  if (live.identity) s.identity = live.identity->encode();
   if (auto put = store_.put_session(s); !put) return put.error();
   return live;
 }
@@ -120,7 +136,14 @@ store::Status SessionKeeper::save(const LiveSession& session) {
 }
 
 Result<LiveSession> SessionKeeper::rotate(const LiveSession& session) {
-  auto fresh = create(session.data);
+  auto fresh = create(session.data, session.identity);
+  if (!fresh) return fresh.error();
+  if (auto d = store_.delete_session(session.id_hash); !d) return d.error();
+  return fresh;
+}
+
+Result<LiveSession> SessionKeeper::identify(const LiveSession& session, auth::Identity identity) {
+  auto fresh = create(session.data, std::move(identity));
   if (!fresh) return fresh.error();
   if (auto d = store_.delete_session(session.id_hash); !d) return d.error();
   return fresh;

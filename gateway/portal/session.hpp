@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "crypto/primitives.hpp"
+#include "gateway/auth/identity.hpp"
+#include "gateway/auth/pending.hpp"
 #include "gateway/portal/http.hpp"
 #include "gateway/store/store.hpp"
 #include "sinetti/clock.hpp"
@@ -26,11 +28,15 @@ inline constexpr std::string_view device_cookie = "__Host-sinetti-device";
 inline constexpr std::size_t max_grants = 32;       // read links one session may hold open
 inline constexpr std::size_t max_cookie_value = 64; // longer cookie values are ignored unread
 
+// A sign-in under way; the callback takes it out of the session before anything else.
+using AuthPending = auth::Pending;
+
 // What a session remembers, kept opaque (JSON) in the store.
 struct SessionData {
   std::vector<std::string> grants;                 // hex token hashes this session may read
   std::map<std::string, std::string> challenges;   // hex token hash → PIN challenge id asked for here
   std::vector<std::string> notices;                // hex token hashes whose sender was told "no PIN"
+  std::optional<AuthPending> auth;                 // the sign-in under way, if any
 
   bool has_grant(std::string_view token_hex) const;
   void grant(const std::string& token_hex);  // the oldest grant goes beyond max_grants
@@ -42,6 +48,7 @@ struct LiveSession {
   std::string id;        // the cookie value; never logged
   store::Hash id_hash{};
   SessionData data;
+  std::optional<auth::Identity> identity;  // verified by an OpenID Connect sign-in; stored beside data
   bool created = false;  // made during this request: the response must set the cookie
 };
 
@@ -54,11 +61,14 @@ class SessionKeeper {
   // The session the request's cookie names, if it is known, within its absolute lifetime and not
   // idle for longer than the idle timeout (such a one is deleted). Counts as activity (last_seen).
   Result<std::optional<LiveSession>> resume(const Request& request);
-  Result<LiveSession> create(SessionData data = {});
+  Result<LiveSession> create(SessionData data = {}, std::optional<auth::Identity> identity = std::nullopt);
   // Stores the data and counts as activity.
   store::Status save(const LiveSession& session);
-  // A new id for the same data (the old one is deleted): at every unlock (ASVS 7.2.4).
+  // A new id for the same data and identity (the old one is deleted): at every unlock (ASVS 7.2.4).
   Result<LiveSession> rotate(const LiveSession& session);
+  // Binds a verified identity to the session under a new id (rotate): at every identification.
+  // The data is saved with it (the caller has usually just taken the pending sign-in out).
+  Result<LiveSession> identify(const LiveSession& session, auth::Identity identity);
 
   std::string csrf_token(const LiveSession& session) const;
   bool csrf_valid(const LiveSession& session, std::string_view token) const;

@@ -1303,7 +1303,7 @@ Status SqliteStore::put_session(const Session& session) {
     auto q = impl_->writer->query(sql::insert_session);
     if (!q) return q.error();
     q->bind(1, std::span<const std::uint8_t>(session.id_hash)).bind(2, std::span<const std::uint8_t>(session.data));
-    q->bind(3, impl_->now()).bind(4, session.expires);
+    q->bind(3, impl_->now()).bind(4, session.expires).bind(5, session.identity);
     if (auto r = q->run(); !r) return r.error();
     return ok_status();
   });
@@ -1325,6 +1325,7 @@ Result<std::optional<Session>> SqliteStore::find_session(const Hash& id_hash) {
   s.created = q->time(2);
   s.last_seen = q->time(3);
   s.expires = q->time(4);
+  if (!q->is_null(5)) s.identity = q->blob(5);
   return std::optional<Session>(std::move(s));
 }
 
@@ -1351,6 +1352,17 @@ Result<bool> SqliteStore::delete_session(const Hash& id_hash) {
   });
 }
 
+Result<bool> SqliteStore::set_session_identity(const Hash& id_hash, const std::optional<Bytes>& identity) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::set_session_identity);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(id_hash)).bind(2, impl_->now()).bind(3, identity);
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return *changed > 0;
+  });
+}
+
 Result<std::size_t> SqliteStore::purge_sessions(Timestamp now, Timestamp idle_before) {
   return impl_->write<std::size_t>([&]() -> Result<std::size_t> {
     auto q = impl_->writer->query(sql::purge_sessions);
@@ -1358,7 +1370,22 @@ Result<std::size_t> SqliteStore::purge_sessions(Timestamp now, Timestamp idle_be
     q->bind(1, now).bind(2, idle_before);
     auto changed = q->run();
     if (!changed) return changed.error();
+    auto once = impl_->writer->query(sql::purge_auth_once);
+    if (!once) return once.error();
+    once->bind(1, now);
+    if (auto r = once->run(); !r) return r.error();
     return static_cast<std::size_t>(*changed);
+  });
+}
+
+Result<bool> SqliteStore::use_once(OnceKind kind, const Hash& value_hash, Timestamp expires) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::insert_auth_once);
+    if (!q) return q.error();
+    q->bind(1, to_string(kind)).bind(2, std::span<const std::uint8_t>(value_hash)).bind(3, expires);
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    return *changed > 0;
   });
 }
 

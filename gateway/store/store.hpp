@@ -138,8 +138,15 @@ class Store {
   // Sets last_seen to now and, if given, replaces the data. false: unknown session.
   virtual Result<bool> touch_session(const Hash& id_hash, const std::optional<Bytes>& data) = 0;
   virtual Result<bool> delete_session(const Hash& id_hash) = 0;
-  // Deletes sessions past their absolute expiry at `now` or last seen before `idle_before`.
+  // Sets (or with nullopt clears) the session's verified identity and counts as activity. false:
+  // unknown session.
+  virtual Result<bool> set_session_identity(const Hash& id_hash, const std::optional<Bytes>& identity) = 0;
+  // Deletes sessions past their absolute expiry at `now` or last seen before `idle_before`, and
+  // single-use records (use_once) past their expiry.
   virtual Result<std::size_t> purge_sessions(Timestamp now, Timestamp idle_before) = 0;
+  // Records a value that may be used once (an authorization code, a nonce; by its hash) until
+  // `expires`. true: first use; false: seen before (a replay).
+  virtual Result<bool> use_once(OnceKind kind, const Hash& value_hash, Timestamp expires) = 0;
 
   // ---- audit hash chain -----------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvents& events) = 0;

@@ -105,6 +105,7 @@ std::string_view to_string(MessageState v) { return name_of(message_states, v); 
 std::string_view to_string(ProtectionLevel v) { return name_of(protection_levels, v); }
 std::string_view to_string(UnlockKind v) { return name_of(unlock_kinds, v); }
 std::string_view to_string(ShredReason v) { return name_of(shred_reasons, v); }
+std::string_view to_string(OnceKind v) { return v == OnceKind::code ? "code" : "nonce"; }
 std::string_view to_string(TokenPurpose v) { return name_of(token_purposes, v); }
 std::string_view to_string(DeliveryKind v) { return name_of(delivery_kinds, v); }
 std::string_view to_string(QueueState v) { return name_of(queue_states, v); }

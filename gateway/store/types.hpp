@@ -216,7 +216,12 @@ struct Session {
   Timestamp expires{};  // absolute expiry (≤ 12 h at AAL2, NIST SP 800-63B §4.2.3)
   Timestamp created{};    // kept by the store
   Timestamp last_seen{};  // kept by the store
+  std::optional<Bytes> identity;  // the verified identity (opaque to the store); nullopt: none
 };
+
+// What a single-use value is (SqliteStore's auth_once.kind).
+enum class OnceKind { code, nonce };
+std::string_view to_string(OnceKind k);
 
 // ---- audit log ------------------------------------------------------------------------------------
 

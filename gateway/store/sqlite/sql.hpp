@@ -174,6 +174,21 @@ BEGIN
 END;
 )sql";
 
+// Version 2: strong identification. A session's verified identity lives beside its data (NULL: not
+// identified); auth_once records values that may be used only once (OpenID Connect authorization
+// codes and nonces, by their SHA-256) until they could no longer be presented anyway.
+inline constexpr const char* migration_2 = R"sql(
+ALTER TABLE portal_sessions ADD COLUMN identity BLOB;
+CREATE TABLE auth_once (
+  kind       TEXT   NOT NULL,                   -- code | nonce
+  value_hash BLOB   NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, value_hash)
+);
+CREATE INDEX auth_once_expires ON auth_once (expires_at);
+)sql";
+
+
 // ---- messages -------------------------------------------------------------------------------------
 
 inline constexpr const char* insert_message = R"sql(
@@ -337,10 +352,16 @@ inline constexpr const char* purge_queue =
 // ---- portal sessions ------------------------------------------------------------------------------
 
 inline constexpr const char* insert_session = R"sql(
-INSERT INTO portal_sessions (id_hash, data, created_at, last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?3, ?4))sql";
+INSERT INTO portal_sessions (id_hash, data, created_at, last_seen_at, expires_at, identity)
+VALUES (?1, ?2, ?3, ?3, ?4, ?5))sql";
 inline constexpr const char* select_session = R"sql(
-SELECT id_hash, data, created_at, last_seen_at, expires_at FROM portal_sessions
+SELECT id_hash, data, created_at, last_seen_at, expires_at, identity FROM portal_sessions
 WHERE id_hash = ?1 AND expires_at > ?2)sql";
+inline constexpr const char* set_session_identity =
+    "UPDATE portal_sessions SET last_seen_at = ?2, identity = ?3 WHERE id_hash = ?1";
+inline constexpr const char* insert_auth_once = R"sql(
+INSERT INTO auth_once (kind, value_hash, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING)sql";
+inline constexpr const char* purge_auth_once = "DELETE FROM auth_once WHERE expires_at <= ?1";
 inline constexpr const char* touch_session = "UPDATE portal_sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
 inline constexpr const char* touch_session_data =
     "UPDATE portal_sessions SET last_seen_at = ?2, data = ?3 WHERE id_hash = ?1";

@@ -199,4 +199,33 @@ BOOST_FIXTURE_TEST_CASE(sessions_live_until_their_absolute_expiry_or_idle_purge,
   BOOST_TEST(!*store->delete_session(hash_of(3)));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_session_keeps_its_verified_identity_beside_its_data, Fixture) {
+  auto store = open();
+  BOOST_TEST_REQUIRE(store->put_session(session(hash_of(1), {1}, now() + 12h)).ok());
+  BOOST_TEST(!(*store->find_session(hash_of(1)))->identity.has_value());
+  BOOST_TEST(*store->set_session_identity(hash_of(1), Bytes{7, 8}));
+  BOOST_TEST(!*store->set_session_identity(hash_of(9), Bytes{7}));
+  auto s = store->find_session(hash_of(1));
+  BOOST_TEST_REQUIRE((*s)->identity.has_value());
+  BOOST_TEST((*(*s)->identity == Bytes{7, 8}));
+  BOOST_TEST(((*s)->data == Bytes{1}));  // data untouched
+  auto with = session(hash_of(2), {}, now() + 12h);
+  with.identity = Bytes{9};
+  BOOST_TEST_REQUIRE(store->put_session(with).ok());
+  BOOST_TEST((*(*store->find_session(hash_of(2)))->identity == Bytes{9}));
+  BOOST_TEST(*store->set_session_identity(hash_of(2), std::nullopt));
+  BOOST_TEST(!(*store->find_session(hash_of(2)))->identity.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(single_use_values_are_refused_the_second_time_until_purged, Fixture) {
+  auto store = open();
+  BOOST_TEST(*store->use_once(OnceKind::code, hash_of(1), now() + 1h));
+  BOOST_TEST(!*store->use_once(OnceKind::code, hash_of(1), now() + 1h));
+  BOOST_TEST(*store->use_once(OnceKind::nonce, hash_of(1), now() + 1h));  // another kind, another value
+  BOOST_TEST(!*store->use_once(OnceKind::nonce, hash_of(1), now() + 1h));
+  clock.advance(2h);
+  BOOST_TEST(*store->purge_sessions(now(), now() - 30min) == 0u);
+  BOOST_TEST(*store->use_once(OnceKind::code, hash_of(1), now() + 1h));  // purged after its expiry
+}
+
 BOOST_AUTO_TEST_SUITE_END()
