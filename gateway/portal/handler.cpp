@@ -225,6 +225,7 @@ class Handling {
     bool device_taken = false;
     bool error_wrong = false;
     bool error_format = false;
+    bool identity_mismatch = false;
     std::uint32_t attempts_left = 0;
   };
 
@@ -251,6 +252,19 @@ class Handling {
                      {"error_wrong", st.error_wrong},
                      {"error_format", st.error_format},
                      {"attempts_left", std::to_string(st.attempts_left)}};
+    if (m.unlock.kind == store::UnlockKind::identity) {
+      std::vector<TemplateMap> providers;
+      if (ctx_.oidc != nullptr) {
+        for (const auto* p : ctx_.oidc->of_kind(config::ProviderKind::citizen)) {
+          const auto name = p->name.find(lang_);
+          providers.push_back({{"href", "/auth/" + p->id + "/start?m=" + link.token + "&lang=" + config::to_string(lang_)},
+                               {"name", name != p->name.end() ? name->second : p->id}});
+        }
+      }
+      v.insert_or_assign("identify_available", !providers.empty());
+      v.insert_or_assign("providers", std::move(providers));
+      v.insert_or_assign("identity_mismatch", st.identity_mismatch);
+    }
     if (m.unlock.kind == store::UnlockKind::phone) {
       auto phone = open_phone(m);
       if (!phone) return server_error("phone", phone.error());
@@ -448,6 +462,141 @@ class Handling {
     if (!rotated) return server_error("session", rotated.error());
     session_ = std::move(*rotated);
     return redirect(link.base + "/read?lang=" + config::to_string(lang_));
+  }
+
+  // ---- strong identification ------------------------------------------------------------------
+
+  // GET /auth/jwks.json: our public keys for the providers.
+  Response jwks() {
+    Response res;
+    res.status = 200;
+    res.set("Content-Type", "application/json");
+    res.set("Cache-Control", "public, max-age=300");
+    res.body = ctx_.oidc != nullptr ? ctx_.oidc->public_jwks() : std::string(R"({"keys":[]})");
+    return res;
+  }
+
+  // GET /auth/{provider}/start[?m=TOKEN]: keeps a new sign-in in the session and sends the browser
+  // to the provider. Changes no message (a link scanner following it only starts a sign-in).
+  Response auth_start(const Route& r) {
+    auth::RelyingParty* rp = ctx_.oidc != nullptr ? ctx_.oidc->find(r.token) : nullptr;
+    if (rp == nullptr) return error_page(404, "not_found");
+    if (auto e = load_session(true)) return server_error("session", *e);
+    const auto query = parse_form(req_.query());
+    std::string return_to = "/";
+    if (const auto m = query.find("m"); m != query.end() && !m->second.empty()) {
+      const Route target = route("GET", "/m/" + m->second);
+      if (target.kind != RouteKind::landing) return error_page(400, "bad_request");
+      return_to = "/m/" + target.token;
+    } else if (const auto next = query.find("next"); next != query.end()) {
+      // Other local pages (/new, /threads, /staff/...): a path of ours, never a URL elsewhere.
+      const std::string& n = next->second;
+      const bool local = n.size() <= 512 && n.starts_with('/') && !n.starts_with("//") &&
+                         n.find_first_of("\\\r\n") == std::string::npos;
+      if (!local) return error_page(400, "bad_request");
+      return_to = n;
+    }
+    auto started = rp->begin(return_to);
+    if (!started) {
+      ctx_.logger.error("auth_start_failed", {{"provider", r.token}, {"error", started.error().message}});
+      return error_page(502, "auth_unavailable");
+    }
+    session_->data.auth = started->pending;
+    if (auto s = keeper().save(*session_); !s) return server_error("session", s.error());
+    ctx_.logger.info("auth_started", {{"provider", r.token}});
+    return redirect(started->url);
+  }
+
+  // The browser came back from the provider without our session cookie (a SameSite=Strict cookie
+  // is not sent on a navigation another site started): one same-site step (a meta refresh, no
+  // script) makes it send the cookie.
+  Response same_site_step() {
+    std::string target = req_.target;
+    target += target.find('?') == std::string::npos ? "?" : "&";
+    target += "resumed=1";
+    std::string escaped;
+    for (const char c : target) {
+      if (c == '&') escaped += "&amp;";
+      else if (c == '"') escaped += "&quot;";
+      else if (c == '<') escaped += "&lt;";
+      else if (c == '>') escaped += "&gt;";
+      else escaped += c;
+    }
+    const std::string lang = config::to_string(lang_);
+    Response res = html_response(200, "<!DOCTYPE html>\n<html lang=\"" + lang + "\"><head><meta charset=\"utf-8\">"
+                                 "<meta http-equiv=\"refresh\" content=\"0;url=" + escaped + "\"><title>Sinetti</title></head>"
+                                 "<body><main><p><a href=\"" + escaped + "\">" +
+                                 (lang == "fi" ? "Jatka" : lang == "sv" ? "Fortsätt" : "Continue") +
+                                 "</a></p></main></body></html>\n");
+    res.set("Cache-Control", "no-store");
+    return res;
+  }
+
+  // GET /auth/{provider}/callback?code=…&state=…
+  Response auth_callback(const Route& r) {
+    auth::RelyingParty* rp = ctx_.oidc != nullptr ? ctx_.oidc->find(r.token) : nullptr;
+    if (rp == nullptr) return error_page(404, "not_found");
+    const auto query = parse_form(req_.query());
+    if (auto e = load_session(false)) return server_error("session", *e);
+    if (!session_) {
+      if (!query.contains("resumed")) return same_site_step();
+      return error_page(403, "session");
+    }
+    if (!session_->data.auth) return error_page(403, "session");
+    // Single use: the sign-in leaves the session before anything is checked.
+    const auth::Pending pending = *session_->data.auth;
+    session_->data.auth.reset();
+    if (auto s = keeper().save(*session_); !s) return server_error("session", s.error());
+
+    auth::Callback cb;
+    auto value = [&](const char* k) {
+      const auto it = query.find(k);
+      return it != query.end() ? it->second : std::string();
+    };
+    cb.code = value("code");
+    cb.state = value("state");
+    cb.error = value("error");
+    auto identity_secret = ctx_.ring.server_secret("identity");
+    if (!identity_secret) return server_error("identity", identity_secret.error());
+    const auto expires = now_ts(ctx_.clock) + std::chrono::hours(24);
+    auth::OnceGuard once = [&](store::OnceKind kind, std::string_view v) {
+      auto first = ctx_.store.use_once(kind, hash_of_token(v), expires);
+      return first && *first;  // a store failure counts as seen: refuse rather than risk a replay
+    };
+    auto identity = rp->complete(pending, cb, once, *identity_secret);
+    std::optional<Link> link;
+    if (pending.return_to.starts_with("/m/")) {
+      auto found = resolve(pending.return_to.substr(3));
+      if (!found) return server_error("token", found.error());
+      if (*found) link = std::move(**found);
+    }
+    if (!identity) {
+      const auto reason = auth::reason_of(identity.error());
+      ctx_.logger.warning("auth_refused", {{"provider", r.token}, {"reason", reason}});
+      if (link && link->meta.unlock.kind == store::UnlockKind::identity) {
+        audit("unlock.identity", *link, "refused", {{"provider", r.token}, {"reason", reason}});
+      }
+      return error_page(403, "auth_failed", {{"back", pending.return_to == "/" ? std::string() : pending.return_to}});
+    }
+    auto rotated = keeper().identify(*session_, *identity);
+    if (!rotated) return server_error("session", rotated.error());
+    session_ = std::move(*rotated);
+    ctx_.logger.info("auth_identified", {{"provider", r.token}, {"kind", identity->is_citizen() ? "citizen" : "staff"}});
+    if (!link) return redirect(pending.return_to);
+    if (link->meta.unlock.kind != store::UnlockKind::identity) return redirect(link->base + "?lang=" + config::to_string(lang_));
+    if (link->meta.state == store::MessageState::locked) return landing_page(*link, {}, 403);
+    if (!identity->matches_identity_key(link->meta.unlock.identity_hash)) {
+      ctx_.logger.info("portal_unlock", {{"message", link->meta.id}, {"method", "identity"}, {"outcome", "mismatch"}});
+      audit("unlock.identity", *link, "mismatch", {{"provider", r.token}});
+      LandingState st;
+      st.identity_mismatch = true;
+      return landing_page(*link, st, 403);
+    }
+    ctx_.logger.info("portal_unlock", {{"message", link->meta.id}, {"method", "identity"}, {"outcome", "ok"}});
+    audit("unlock.identity", *link, "ok", {{"provider", r.token}, {"acr", identity->acr}});
+    session_->data.grant(link->token_hex);
+    if (auto s = keeper().save(*session_); !s) return server_error("session", s.error());
+    return redirect(link->base + "/read?lang=" + config::to_string(lang_));
   }
 
   // POST /m/{token}/unlock: the PIN (sms) or the device confirmation (letter).
@@ -845,6 +994,9 @@ class Handling {
         return res;
       }
       case RouteKind::landing: return landing(r);
+      case RouteKind::auth_start: return auth_start(r);
+      case RouteKind::auth_callback: return auth_callback(r);
+      case RouteKind::auth_jwks: return jwks();
       case RouteKind::pin: return send_pin(r);
       case RouteKind::unlock: return unlock(r);
       case RouteKind::read: return read(r);

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "crypto/key_ring.hpp"
+#include "gateway/auth/providers.hpp"
 #include "gateway/i18n/templates.hpp"
 #include "gateway/log.hpp"
 #include "gateway/portal/http.hpp"
@@ -30,8 +31,16 @@ struct PortalContext {
   sms::SmsSender* sms = nullptr;     // null: no PIN can be sent (the page says sending failed)
   const Clock& clock;
   const log::Logger& logger;
+  auth::Providers* oidc = nullptr;   // null: no identity provider configured (personal level says so)
 };
 
+// Strong identification (GET /auth/{provider}/start and /callback): start keeps the sign-in under
+// way in the session (creating one) and redirects to the provider — it changes no message; the
+// callback takes the sign-in out of the session first (single use), lets the relying party check
+// state, code, ID token and identity, binds the identity to the session under a new session id,
+// and then, when the sign-in began on a personal message's landing page, opens the message if the
+// identity key is the message's, or refuses neutrally and audits `unlock.identity` `mismatch`.
+//
 // Every response carries the security headers (add_security_headers). A response with `stream`
 // (a download) produces its body on the worker pool after the head is written.
 Response handle(const Request& request, const PortalContext& context);

@@ -19,6 +19,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "crypto/tls_context.hpp"
+#include "gateway/auth/curl_http.hpp"
 #include "gateway/i18n/templates.hpp"
 #include "gateway/portal/body_pipe.hpp"
 #include "gateway/portal/handler.hpp"
@@ -54,6 +55,9 @@ const char* route_label(RouteKind k) {
     case RouteKind::read: return "read";
     case RouteKind::attachment: return "attachment";
     case RouteKind::reply: return "reply";
+    case RouteKind::auth_start: return "auth_start";
+    case RouteKind::auth_callback: return "auth_callback";
+    case RouteKind::auth_jwks: return "auth_jwks";
     case RouteKind::accessibility: return "accessibility";
     case RouteKind::stylesheet: return "static";
     case RouteKind::home: return "home";
@@ -92,6 +96,8 @@ struct PortalListener::Shared {
   std::atomic<std::shared_ptr<const config::Config>> config;
   std::atomic<std::shared_ptr<const i18n::Templates>> templates;
   std::atomic<std::shared_ptr<sms::SmsSender>> sms;
+  std::atomic<std::shared_ptr<auth::Providers>> oidc;  // null: no providers configured
+  std::shared_ptr<auth::HttpClient> oidc_http = auth::make_curl_http_client();
   std::shared_ptr<crypto::ServerTlsContext> tls;
   store::Store& store;
   const crypto::KeyRingHolder& rings;
@@ -124,6 +130,14 @@ struct PortalListener::Shared {
       auto s = sms_factory(c);
       if (!s) return s.error();
       sms.store(*s);
+    }
+    if (c.oidc_providers.empty()) {
+      oidc.store(nullptr);
+    } else {
+      // Our keys are read again on every reload; discovery and JWKS caches start afresh.
+      auto p = auth::Providers::load(c, oidc_http, clock);
+      if (!p) return p.error();
+      oidc.store(std::shared_ptr<auth::Providers>(std::move(*p)));
     }
     return std::nullopt;
   }
@@ -182,8 +196,9 @@ Response run_handler(Shared& s, const Request& request) {
   const auto config = s.config.load();
   const auto templates = s.templates.load();
   const auto sms = s.sms.load();
+  const auto oidc = s.oidc.load();
   const auto ring = s.rings.current();  // one ring for the whole request (SIGHUP may replace it)
-  PortalContext context{*config, *templates, s.store, *ring, sms.get(), s.clock, s.logger};
+  PortalContext context{*config, *templates, s.store, *ring, sms.get(), s.clock, s.logger, oidc.get()};
   try {
     return handle(request, context);
   } catch (const std::exception& e) {

@@ -46,6 +46,12 @@ Route route(std::string_view method, std::string_view path) {
   if (path == "/accessibility") return make(RouteKind::accessibility, method, "GET");
   if (path == "/static/portal.css") return make(RouteKind::stylesheet, method, "GET");
   const auto s = segments(path);
+  if (path == "/auth/jwks.json") return make(RouteKind::auth_jwks, method, "GET");
+  if (s.size() == 3 && s[0] == "auth" && token_chars(s[1]) && s[1].size() <= 64) {
+    if (s[2] == "start") return make(RouteKind::auth_start, method, "GET", std::string(s[1]));
+    if (s[2] == "callback") return make(RouteKind::auth_callback, method, "GET", std::string(s[1]));
+    return Route{};
+  }
   if (s.size() < 2 || s[0] != "m" || !token_chars(s[1])) return Route{};
   std::string token(s[1]);
   if (s.size() == 2) return make(RouteKind::landing, method, "GET", std::move(token));
@@ -76,6 +82,7 @@ bool needs_store(const Route& r) {
     case RouteKind::accessibility:
     case RouteKind::stylesheet:
     case RouteKind::home:
+    case RouteKind::auth_jwks:
     case RouteKind::not_found:
       return false;
     default:

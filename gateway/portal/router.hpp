@@ -18,6 +18,9 @@ enum class RouteKind {
   read,           // GET /m/{token}/read
   attachment,     // GET /m/{token}/attachment/{n}
   reply,          // POST /m/{token}/reply
+  auth_start,     // GET /auth/{provider}/start — redirect to the provider (token: the provider id)
+  auth_callback,  // GET /auth/{provider}/callback — the provider's answer
+  auth_jwks,      // GET /auth/jwks.json — our public keys (request objects, client assertions, encryption)
   accessibility,  // GET /accessibility — the accessibility statement
   stylesheet,     // GET /static/portal.css
   home,           // GET / — says to use the link from the mail
@@ -26,7 +29,7 @@ enum class RouteKind {
 
 struct Route {
   RouteKind kind = RouteKind::not_found;
-  std::string token;                   // for /m/{token}/...
+  std::string token;                   // for /m/{token}/...; the provider id for /auth/{provider}/...
   std::optional<std::size_t> index;    // attachment number
   bool method_allowed = true;          // false: the path exists, the method does not (405)
   std::string_view allow;              // the Allow header for a 405
