@@ -14,6 +14,7 @@
 #include "crypto/tokens.hpp"
 #include "gateway/i18n/templates.hpp"
 #include "gateway/log.hpp"
+#include "gateway/auth/jose.hpp"
 #include "gateway/portal/handler.hpp"
 #include "gateway/portal/html_sanitizer.hpp"
 #include "gateway/portal/session.hpp"
@@ -148,6 +149,8 @@ struct PortalFixture : Fixture {
                      },
                      &clock, log::Level::debug};
   const std::string phone = "+358401234567";
+  Bytes personal_key = Bytes(32, 7);  // the identity key level personal messages get from put()
+  auth::Providers* oidc = nullptr;    // strong identification, when a test sets it up
 
   PortalFixture() {
     BOOST_REQUIRE(crypto::KeyRing::init(keys, clock).ok());
@@ -176,7 +179,7 @@ struct PortalFixture : Fixture {
                                                 : ProtectionLevel::personal;
     m.unlock.kind = kind;
     if (kind == UnlockKind::phone) m.unlock.sealed_phone = crypto::seal_message(key, id + ".phone", crypto::as_bytes(phone));
-    if (kind == UnlockKind::identity) m.unlock.identity_hash = Bytes(32, 7);
+    if (kind == UnlockKind::identity) m.unlock.identity_hash = personal_key;
     m.sender = "neuvonta-tiimi@intra.example.fi";
     for (std::size_t i = 0; i < recipients; ++i) m.recipients.push_back("client" + std::to_string(i) + "@example.com");
     m.language = "fi";
@@ -204,7 +207,7 @@ struct PortalFixture : Fixture {
     if (!jar.cookies.empty()) r.headers.emplace_back("cookie", jar.header());
     if (method == "POST") r.headers.emplace_back("content-type", "application/x-www-form-urlencoded");
     r.body = body;
-    PortalContext c{*cfg, *templates, *st, *ring, &sms, clock, logger};
+    PortalContext c{*cfg, *templates, *st, *ring, &sms, clock, logger, oidc};
     auto res = handle(r, c);
     jar.take(res);
     return res;
@@ -803,6 +806,159 @@ BOOST_FIXTURE_TEST_CASE(pages_switch_language_and_state_it, PortalFixture) {
   BOOST_TEST(has_security_headers(css));
   BOOST_TEST(get("/nothing", jar).status == 404);
   BOOST_TEST(has_security_headers(get("/nothing", jar)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- strong identification ------------------------------------------------------------------------
+
+namespace {
+
+const std::string idp = "https://idp.example";
+
+// The identity provider's side: discovery, JWKS and a token endpoint that answers with the ID
+// token the test put there.
+class FakeIdp final : public auth::HttpClient {
+ public:
+  auth::Jwk key = *auth::Jwk::generate("RSA", "idp-1");
+  std::string id_token;
+  int token_calls = 0;
+  Result<auth::HttpReply> get(const std::string& url) override {
+    if (url == idp + "/.well-known/openid-configuration") {
+      return auth::HttpReply{200, nlohmann::json{{"issuer", idp}, {"authorization_endpoint", idp + "/auth"},
+                                                 {"token_endpoint", idp + "/token"}, {"jwks_uri", idp + "/jwks"}}.dump()};
+    }
+    if (url == idp + "/jwks") {
+      auto pub = key.public_json();
+      pub["use"] = "sig";
+      return auth::HttpReply{200, nlohmann::json{{"keys", {pub}}}.dump()};
+    }
+    return auth::HttpReply{404, ""};
+  }
+  Result<auth::HttpReply> post_form(const std::string& url, const std::vector<std::pair<std::string, std::string>>&,
+                                    const std::string&) override {
+    if (url != idp + "/token") return auth::HttpReply{404, ""};
+    ++token_calls;
+    return auth::HttpReply{200, nlohmann::json{{"id_token", id_token}}.dump()};
+  }
+};
+
+std::string query_value(const std::string& url, const std::string& name) {
+  const std::regex re("[?&]" + name + "=([^&]*)");
+  std::smatch m;
+  return std::regex_search(url, m, re) ? std::string(m[1]) : std::string();
+}
+
+struct IdentifyFixture : PortalFixture {
+  std::shared_ptr<FakeIdp> idp_http = std::make_shared<FakeIdp>();
+  std::shared_ptr<config::Config> oidc_cfg;
+  std::unique_ptr<auth::Providers> providers;
+  const std::string hetu = "010594Y9032";
+
+  IdentifyFixture() {
+    ::setenv("SINETTI_TEST_IDP_SECRET", "s3cret", 1);
+    auto c = std::make_shared<config::Config>(*cfg);
+    config::OidcProvider p;
+    p.id = "ftn";
+    p.kind = config::ProviderKind::citizen;
+    p.issuer = idp;
+    p.client_id = "portal";
+    p.client_auth = config::ClientAuth::client_secret_basic;
+    p.client_secret = config::Secret{config::Secret::Source::env, "SINETTI_TEST_IDP_SECRET", {}};
+    p.scopes = {"openid"};
+    p.acr_values = {"http://ftn.ficora.fi/2017/loa2"};
+    p.identity_claim = "hetu";
+    p.name = {{config::Language::fi, "Pankkitunnukset"}};
+    c->oidc_providers = {p};
+    oidc_cfg = c;
+    cfg = c;
+    auto loaded = auth::Providers::load(*c, idp_http, clock);
+    BOOST_REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message));
+    providers = std::move(*loaded);
+    oidc = providers.get();
+    auto secret = ring->server_secret("identity");
+    BOOST_REQUIRE(secret.ok());
+    const auto key = crypto::identity_key(*secret, hetu);
+    personal_key.assign(key.begin(), key.end());
+  }
+
+  // Start at the landing page's identify link; returns the provider URL.
+  std::string start(const std::string& token, Jar& jar) {
+    auto landing = get("/m/" + token, jar);
+    BOOST_TEST_REQUIRE(landing.status == 200);
+    const std::string href = "/auth/ftn/start?m=" + token + "&amp;lang=fi";
+    BOOST_TEST_REQUIRE(landing.body.find(href) != std::string::npos);
+    auto res = get("/auth/ftn/start?m=" + token + "&lang=fi", jar);
+    BOOST_TEST_REQUIRE(res.status == 303);
+    return std::string(res.header("Location").value_or(""));
+  }
+
+  void issue(const std::string& nonce, const std::string& code_hetu) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
+    nlohmann::json c = {{"iss", idp}, {"aud", "portal"}, {"sub", "s-1"}, {"iat", now}, {"exp", now + 300},
+                        {"nonce", nonce}, {"acr", "http://ftn.ficora.fi/2017/loa2"}, {"hetu", code_hetu}};
+    idp_http->id_token = *auth::sign_compact(idp_http->key, "RS256", c);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(portal_identification)
+
+BOOST_FIXTURE_TEST_CASE(identification_opens_a_personal_message_for_the_right_citizen_only, IdentifyFixture) {
+  const auto tokens = put("P2", UnlockKind::identity, 2);
+  Jar jar;
+  const auto before = audit().size();
+  const std::string url = start(tokens[0], jar);
+  BOOST_TEST(url.starts_with(idp + "/auth?response_type=code&client_id=portal"));
+  BOOST_TEST(query_value(url, "code_challenge_method") == "S256");
+  BOOST_TEST(audit().size() == before);  // starting changes no message
+  const auto session_before = jar.cookies[std::string(session_cookie)];
+
+  issue(query_value(url, "nonce"), hetu);
+  auto cb = get("/auth/ftn/callback?code=c-1&state=" + query_value(url, "state"), jar);
+  BOOST_TEST_REQUIRE(cb.status == 303);
+  BOOST_TEST(cb.header("Location").value_or("") == "/m/" + tokens[0] + "/read?lang=fi");
+  BOOST_TEST(jar.cookies[std::string(session_cookie)] != session_before);  // a new session id
+  auto read = get("/m/" + tokens[0] + "/read", jar);
+  BOOST_TEST(read.status == 200);
+  BOOST_TEST(audits("unlock.identity", "ok") == 1u);
+  for (const auto& line : log_lines) BOOST_TEST(line.find(hetu) == std::string::npos);
+
+  // The same callback again: the sign-in is gone from the session, the code is not redeemed twice.
+  auto again = get("/auth/ftn/callback?code=c-1&state=" + query_value(url, "state"), jar);
+  BOOST_TEST(again.status == 403);
+  BOOST_TEST(idp_http->token_calls == 1);
+
+  // Another citizen on the second recipient's link: refused neutrally and audited.
+  Jar other;
+  const std::string url2 = start(tokens[1], other);
+  issue(query_value(url2, "nonce"), "131052-308T");
+  auto refused = get("/auth/ftn/callback?code=c-2&state=" + query_value(url2, "state"), other);
+  BOOST_TEST(refused.status == 403);
+  BOOST_TEST(refused.body.find("role=\"alert\"") != std::string::npos);
+  BOOST_TEST(audits("unlock.identity", "mismatch") == 1u);
+  BOOST_TEST(get("/m/" + tokens[1] + "/read", other).status == 303);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_callback_with_the_wrong_state_is_refused_and_audited, IdentifyFixture) {
+  const auto tokens = put("P3", UnlockKind::identity);
+  Jar jar;
+  const std::string url = start(tokens[0], jar);
+  issue(query_value(url, "nonce"), hetu);
+  auto cb = get("/auth/ftn/callback?code=c-9&state=not-the-state", jar);
+  BOOST_TEST(cb.status == 403);
+  BOOST_TEST(idp_http->token_calls == 0);
+  BOOST_TEST(audits("unlock.identity", "refused") == 1u);
+  BOOST_TEST(get("/m/" + tokens[0] + "/read", jar).status == 303);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_jwks_path_publishes_no_private_key, IdentifyFixture) {
+  Jar jar;
+  auto res = get("/auth/jwks.json", jar);
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(res.body.find("\"keys\"") != std::string::npos);
+  BOOST_TEST(res.body.find("\"d\"") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
