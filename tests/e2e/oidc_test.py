@@ -14,6 +14,7 @@ import os
 import pathlib
 import re
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -26,7 +27,8 @@ from serve_test import BIN, Gateway
 OIDC_DIR = pathlib.Path(__file__).parent / "oidc"
 CITIZEN = "010594Y9032"
 OTHER = "131052-308T"
-PUBLIC = "https://127.0.0.1:8443"  # instance.public_url; the client maps it to the real port
+PUBLIC = "https://127.0.0.1:8443"
+STAFF_SECRET = "staff-client-secret-for-tests"  # instance.public_url; the client maps it to the real port
 
 CONFIG = """
 instance: {name: "Kaupungin työllisyyspalvelut", public_url: "%(public)s", data_dir: var,
@@ -66,6 +68,14 @@ oidc:
       acr_values: ["http://ftn.ficora.fi/2017/loa2"]
       identity_claim: hetu
       name: {fi: Pankkitunnukset, sv: Bankkoder, en: Bank ID}
+    - id: staff
+      kind: staff
+      issuer: "http://127.0.0.1:%(staff_port)d"
+      client_id: sinetti-staff
+      client_auth: client_secret_basic
+      client_secret_file: oidc/staff.secret
+      scopes: [openid, profile]
+      groups_claim: groups
 """
 
 
@@ -82,7 +92,8 @@ def make_keys(cwd):
                     "-out", str(d / "sig.pem")], check=True, capture_output=True)
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
                     "-out", str(d / "enc.pem")], check=True, capture_output=True)
-    for f in ("sig.pem", "enc.pem"):
+    (d / "staff.secret").write_text(STAFF_SECRET + "\n")
+    for f in ("sig.pem", "enc.pem", "staff.secret"):
         os.chmod(d / f, 0o600)
 
 
@@ -145,8 +156,9 @@ class StrongIdentification(unittest.TestCase):
     def setUpClass(cls):
         if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
             raise AssertionError(f"run `npm ci --prefix {OIDC_DIR}` (scripts/install-deps does)")
-        provider_port = free_port()
-        cls.gw = Gateway(CONFIG % {"public": PUBLIC, "provider_port": provider_port}, before_start=make_keys)
+        provider_port, staff_port = free_port(), free_port()
+        cls.gw = Gateway(CONFIG % {"public": PUBLIC, "provider_port": provider_port, "staff_port": staff_port},
+                         before_start=make_keys)
         ports = {}
         for name in ("submission", "portal"):
             e = cls.gw.wait_for(lambda e, n=name: e.get("event") == "listening" and e.get("listener") == n)
@@ -160,7 +172,7 @@ class StrongIdentification(unittest.TestCase):
         r = conn.getresponse()
         jwks = json.loads(r.read())
         conn.close()
-        assert r.status == 200 and len(jwks["keys"]) == 2, jwks
+        assert r.status == 200 and len(jwks["keys"]) == 2, jwks  # the staff provider adds no key
         assert all("d" not in k for k in jwks["keys"]), "a private member in the published JWKS"
         cls.provider = Provider({
             "clients": [{
@@ -182,10 +194,25 @@ class StrongIdentification(unittest.TestCase):
                 "other": {"sub": "c-2", "claims": {"name": "Matti Muukalainen", "hetu": OTHER}},
             },
         }, provider_port)
+        # The organisation's own IdP: a client secret, plain (signed, unencrypted) ID tokens, groups.
+        cls.staff = Provider({
+            "clients": [{
+                "client_id": "sinetti-staff", "client_secret": STAFF_SECRET,
+                "redirect_uris": [PUBLIC + "/auth/staff/callback"],
+                "response_types": ["code"], "grant_types": ["authorization_code"],
+                "token_endpoint_auth_method": "client_secret_basic",
+                "id_token_signed_response_alg": "RS256",
+            }],
+            "scopes": {"profile": ["name", "email", "groups"]},
+            "acr": "urn:example:password",
+            "accounts": {"anna": {"sub": "emp-1", "claims": {"name": "Anna Aho", "email": "anna.aho@intra.example.fi",
+                                                            "groups": ["neuvonta-staff", "all-staff"]}}},
+        }, staff_port)
         cls.link = cls.send_personal()
 
     @classmethod
     def tearDownClass(cls):
+        cls.staff.stop()
         cls.provider.stop()
         cls.gw.stop()
 
@@ -235,10 +262,14 @@ class StrongIdentification(unittest.TestCase):
         r, _ = b.request("GET", m.group(1).replace("&amp;", "&"))
         self.assertEqual(r.status, 303)
         location = r.getheader("Location")
-        self.assertTrue(location.startswith(self.provider.issuer + "/auth?"), location)
         self.assertIn("request=", location)
-        agent = ProviderAgent(self.provider.port)
-        path = location[len(self.provider.issuer):]
+        return self.sign_in(b, self.provider, "ftn", location, login)
+
+    def sign_in(self, b, provider, provider_id, location, login):
+        """From the provider's authorization URL through its login form back to our callback."""
+        self.assertTrue(location.startswith(provider.issuer + "/auth?"), location)
+        agent = ProviderAgent(provider.port)
+        path = location[len(provider.issuer):]
         for _ in range(10):
             r, data = agent.request("GET", path)
             if r.status == 200 and b'name="login"' in data:
@@ -249,7 +280,7 @@ class StrongIdentification(unittest.TestCase):
             if location.startswith(PUBLIC):
                 break
             path = urllib.parse.urlsplit(location)._replace(scheme="", netloc="").geturl()
-        self.assertTrue(location.startswith(PUBLIC + "/auth/ftn/callback?"), location)
+        self.assertTrue(location.startswith(PUBLIC + f"/auth/{provider_id}/callback?"), location)
         self.assertIn("code=", location)
         r, body = b.request("GET", location[len(PUBLIC):])
         return b, r, body
@@ -276,6 +307,8 @@ class StrongIdentification(unittest.TestCase):
         self.gw.wait_for(lambda e: e.get("event") == "portal_unlock" and e.get("outcome") == "ok")
         events = [e["event"] + ":" + e["outcome"] for e in self.message_status()["events"]]
         self.assertIn("unlock.identity:ok", events)
+        citizens = [i for i in self.session_identities() if i["kind"] == "citizen"]
+        self.assertTrue(citizens and all(len(i["key"]) == 64 for i in citizens), citizens)
         # The identity code is in no log line.
         self.assertFalse([e for e in self.gw.events if CITIZEN in json.dumps(e, ensure_ascii=False)])
 
@@ -291,6 +324,40 @@ class StrongIdentification(unittest.TestCase):
         events = [e["event"] + ":" + e["outcome"] for e in self.message_status()["events"]]
         self.assertIn("unlock.identity:mismatch", events)
         self.assertFalse([e for e in self.gw.events if OTHER in json.dumps(e, ensure_ascii=False)])
+
+    def test_4_staff_sign_in_with_a_client_secret_and_groups(self):
+        b = Browser(self.portal)
+        self.addCleanup(b.close)
+        r, _ = b.request("GET", "/auth/staff/start?next=/")
+        self.assertEqual(r.status, 303)
+        location = r.getheader("Location")
+        self.assertNotIn("request=", location)  # no signing key: plain parameters
+        self.assertIn("code_challenge_method=S256", location)
+        b, r, _ = self.sign_in(b, self.staff, "staff", location, "anna")
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.getheader("Location"), "/")
+        self.gw.wait_for(lambda e: e.get("event") == "auth_identified" and e.get("provider") == "staff"
+                         and e.get("kind") == "staff")
+        # The session holds the staff identity with the groups claim; no citizen's code anywhere.
+        staff = [i for i in self.session_identities() if i["kind"] == "staff"]
+        self.assertEqual(len(staff), 1, staff)
+        self.assertEqual(staff[0]["sub"], "emp-1")
+        self.assertEqual(staff[0]["groups"], ["neuvonta-staff", "all-staff"])
+        self.assertEqual(staff[0]["email"], "anna.aho@intra.example.fi")
+
+    def session_identities(self):
+        db = sqlite3.connect(f"file:{self.var / 'sinetti.db'}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT identity FROM portal_sessions WHERE identity IS NOT NULL").fetchall()
+        finally:
+            db.close()
+        out = []
+        for (blob,) in rows:
+            text = bytes(blob).decode()
+            self.assertNotIn(CITIZEN, text)
+            self.assertNotIn(OTHER, text)
+            out.append(json.loads(text))
+        return out
 
     def test_3_a_replayed_callback_is_refused(self):
         b = Browser(self.portal)
