@@ -372,8 +372,12 @@ void read_provider(MapReader& r, OidcProvider& p) {
                             {"Client authentication (FTN requires private_key_jwt)."});
   r.secret("client_secret", p.client_secret, {"client_secret_*: the secret."});
   std::filesystem::path signing, encryption;
-  r.path_value("signing_key_file", signing, "", {"Our private signing key (PEM), for private_key_jwt and request objects."});
-  r.path_value("encryption_key_file", encryption, "", {"Our private decryption key (PEM) for encrypted ID tokens."});
+  r.path_value("signing_key_file", signing, "", {"Our private signing key (PEM; RSA of at least 2048 bits for RS256, or EC P-256 for ES256), for "
+                        "private_key_jwt client assertions and signed request objects; its public half is published at "
+                        "/auth/jwks.json."});
+  r.path_value("encryption_key_file", encryption, "", {"Our private decryption key (PEM; RSA for RSA-OAEP, or EC P-256 for ECDH-ES) for encrypted ID "
+                        "tokens; when set, an unencrypted ID token is refused. Its public half is published at "
+                        "/auth/jwks.json."});
   p.signing_key_file.reset();
   p.encryption_key_file.reset();
   if (r.has("signing_key_file")) {
@@ -385,8 +389,10 @@ void read_provider(MapReader& r, OidcProvider& p) {
     r.context().files().push_back(FileRef{r.location("encryption_key_file"), encryption, FileRef::Kind::secret_file});
   }
   r.string_list("scopes", p.scopes, {"openid"}, {"Scopes requested; must include openid."});
-  r.string_list("acr_values", p.acr_values, {}, {"Required assurance, e.g. http://ftn.ficora.fi/2017/loa2."});
-  r.string("identity_claim", p.identity_claim, "hetu", {"citizen: claim holding the personal identity code."});
+  r.string_list("acr_values", p.acr_values, {}, {"Required assurance, e.g. http://ftn.ficora.fi/2017/loa2; the ID token's acr must be one of "
+                            "these or a higher FTN level (loa2 < loa3)."});
+  r.string("identity_claim", p.identity_claim, "hetu", {"citizen: claim holding the personal identity code (checked, then turned into the identity key; "
+                             "never stored or logged)."});
   r.string("groups_claim", p.groups_claim, "groups", {"staff: claim holding the user's groups."});
   r.translations("name", p.name, {"Button label per language."});
   p.where = r.context().at(r.mark("id"));
