@@ -215,6 +215,7 @@ Result<Identity> RelyingParty::complete(const Pending& pending, const Callback& 
   if (epoch_ms(now) - pending.started_ms > std::chrono::duration_cast<std::chrono::milliseconds>(max_sign_in_time).count()) {
     return refuse("state", "the sign-in took too long");
   }
+  if (!callback.iss.empty() && callback.iss != provider_.issuer) return refuse("iss", "the response names another issuer (RFC 9207)");
   if (!callback.error.empty()) return refuse("provider", "the provider answered with an error");
   if (callback.code.empty() || callback.code.size() > 2048) return refuse("code", "missing or too long");
   if (!once(store::OnceKind::code, callback.code)) return refuse("code", "reused");

@@ -52,6 +52,7 @@ struct Callback {
   std::string code;
   std::string state;
   std::string error;  // the provider's `error`, if it sent one
+  std::string iss;    // RFC 9207 `iss`, if the provider sends it: must be the issuer
 };
 
 // Our keys for one provider, from signing_key_file / encryption_key_file.

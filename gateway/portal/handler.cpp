@@ -556,6 +556,7 @@ class Handling {
     cb.code = value("code");
     cb.state = value("state");
     cb.error = value("error");
+    cb.iss = value("iss");
     auto identity_secret = ctx_.ring.server_secret("identity");
     if (!identity_secret) return server_error("identity", identity_secret.error());
     const auto expires = now_ts(ctx_.clock) + std::chrono::hours(24);

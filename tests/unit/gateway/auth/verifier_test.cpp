@@ -383,7 +383,7 @@ BOOST_FIXTURE_TEST_CASE(the_authorization_request_is_a_signed_request_object_wit
 BOOST_FIXTURE_TEST_CASE(a_good_callback_gives_the_identity_key_and_never_the_code, RpFixture) {
   const auto p = start();
   http.id_token = issue(p);
-  auto id = rp->complete(p, {"code-1", p.state, ""}, once, secret);
+  auto id = rp->complete(p, {"code-1", p.state, "", ""}, once, secret);
   BOOST_TEST_REQUIRE(id.ok(), (id.ok() ? "" : id.error().message));
   const auto expected = crypto::identity_key(secret, hetu);
   BOOST_TEST(id->identity_key == std::vector<std::uint8_t>(expected.begin(), expected.end()));
@@ -401,7 +401,7 @@ BOOST_FIXTURE_TEST_CASE(a_good_callback_gives_the_identity_key_and_never_the_cod
 BOOST_FIXTURE_TEST_CASE(wrong_state_is_refused, RpFixture) {
   const auto p = start();
   http.id_token = issue(p);
-  auto id = rp->complete(p, {"code-1", p.state + "x", ""}, once, secret);
+  auto id = rp->complete(p, {"code-1", p.state + "x", "", ""}, once, secret);
   BOOST_TEST_REQUIRE(!id.ok());
   BOOST_TEST(reason_of(id.error()) == "state");
   BOOST_TEST(http.token_calls == 0);
@@ -410,20 +410,33 @@ BOOST_FIXTURE_TEST_CASE(wrong_state_is_refused, RpFixture) {
 BOOST_FIXTURE_TEST_CASE(reused_code_is_refused, RpFixture) {
   const auto p = start();
   http.id_token = issue(p);
-  BOOST_TEST_REQUIRE(rp->complete(p, {"code-1", p.state, ""}, once, secret).ok());
+  BOOST_TEST_REQUIRE(rp->complete(p, {"code-1", p.state, "", ""}, once, secret).ok());
   const auto again = start();
   http.id_token = issue(again);
-  auto id = rp->complete(again, {"code-1", again.state, ""}, once, secret);
+  auto id = rp->complete(again, {"code-1", again.state, "", ""}, once, secret);
   BOOST_TEST_REQUIRE(!id.ok());
   BOOST_TEST(reason_of(id.error()) == "code");
   BOOST_TEST(http.token_calls == 1);  // the reused code never reached the token endpoint
+}
+
+BOOST_FIXTURE_TEST_CASE(a_response_from_another_issuer_is_refused, RpFixture) {
+  const auto p = start();
+  http.id_token = issue(p);
+  Callback cb{"code-1", p.state, "", ""};
+  cb.iss = "https://mix-up.example";
+  auto id = rp->complete(p, cb, once, secret);
+  BOOST_TEST_REQUIRE(!id.ok());
+  BOOST_TEST(reason_of(id.error()) == "iss");
+  BOOST_TEST(http.token_calls == 0);
+  cb.iss = issuer;
+  BOOST_TEST(rp->complete(p, cb, once, secret).ok());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_stale_sign_in_is_refused, RpFixture) {
   const auto p = start();
   clock.advance(11min);
   http.id_token = issue(p);
-  auto id = rp->complete(p, {"code-1", p.state, ""}, once, secret);
+  auto id = rp->complete(p, {"code-1", p.state, "", ""}, once, secret);
   BOOST_TEST_REQUIRE(!id.ok());
   BOOST_TEST(reason_of(id.error()) == "state");
 }
@@ -431,7 +444,7 @@ BOOST_FIXTURE_TEST_CASE(a_stale_sign_in_is_refused, RpFixture) {
 BOOST_FIXTURE_TEST_CASE(an_invalid_identity_code_is_refused, RpFixture) {
   const auto p = start();
   http.id_token = issue(p, "010594Y9033");  // wrong check character
-  auto id = rp->complete(p, {"code-1", p.state, ""}, once, secret);
+  auto id = rp->complete(p, {"code-1", p.state, "", ""}, once, secret);
   BOOST_TEST_REQUIRE(!id.ok());
   BOOST_TEST(reason_of(id.error()) == "identity");
   BOOST_TEST(id.error().message.find("010594") == std::string::npos);
