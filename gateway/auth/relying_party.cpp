@@ -220,9 +220,14 @@ Result<Identity> RelyingParty::complete(const Pending& pending, const Callback& 
   if (callback.code.empty() || callback.code.size() > 2048) return refuse("code", "missing or too long");
   if (!once(store::OnceKind::code, callback.code)) return refuse("code", "reused");
 
-  std::lock_guard lock(mutex_);
-  auto e = endpoints();
-  if (!e) return e.error();
+  Endpoints ep;
+  {
+    std::lock_guard lock(mutex_);
+    auto e = endpoints();
+    if (!e) return e.error();
+    ep = *e;
+  }
+  const Endpoints* e = &ep;
   std::string basic;
   auto fields = client_auth(e->token, basic);
   if (!fields) return fields.error();
@@ -238,6 +243,9 @@ Result<Identity> RelyingParty::complete(const Pending& pending, const Callback& 
   if (!doc.is_object() || !doc.contains("id_token") || !doc["id_token"].is_string()) return refuse("token", "no id_token");
   const std::string id_token = doc["id_token"].get<std::string>();
   const auto pol = policy();
+  // The token endpoint was asked without the lock (a slow provider holds up no other sign-in);
+  // the JWKS cache needs it.
+  std::lock_guard lock(mutex_);
   auto claims = verify_id_token(id_token, pol, *jwks_, clock_, pending.nonce,
                                 [&](std::string_view n) { return once(store::OnceKind::nonce, n); });
   if (!claims) return claims.error();
