@@ -5,9 +5,11 @@ Staff mail marked with X-Sinetti-Identity arrives on the submission listener (sw
 notification lands in the Maildir, and a recipient's HTTP client follows the landing page's
 "identify" link, signs in at the provider's login form and reads the message. A second citizen
 is refused with a neutral page, and the refusal is in `sinetti message status`."""
+import base64
 import email
 import email.policy
 import glob
+import hashlib
 import http.client
 import json
 import os
@@ -174,6 +176,12 @@ class StrongIdentification(unittest.TestCase):
         conn.close()
         assert r.status == 200 and len(jwks["keys"]) == 2, jwks  # the staff provider adds no key
         assert all("d" not in k for k in jwks["keys"]), "a private member in the published JWKS"
+        for k in jwks["keys"]:  # kid: the RFC 7638 thumbprint
+            members = ("e", "kty", "n") if k["kty"] == "RSA" else ("crv", "kty", "x", "y")
+            canonical = json.dumps({m: k[m] for m in members}, separators=(",", ":"), sort_keys=True)
+            thumb = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+            assert k["kid"] == thumb, (k["kid"], thumb)
+        assert {(k["use"], k["alg"]) for k in jwks["keys"]} == {("sig", "ES256"), ("enc", "RSA-OAEP")}, jwks
         cls.provider = Provider({
             "clients": [{
                 "client_id": "sinetti-portal",
