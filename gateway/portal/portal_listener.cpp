@@ -378,7 +378,7 @@ asio::awaitable<void> watch_tls(std::shared_ptr<Shared> s) {
     s->tls_timer.expires_after(s->options.tls_check_interval);
     co_await s->tls_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || s->draining.load()) co_return;
-    auto changed = co_await s->workers.run_blocking([s] { return s->tls->reload_if_changed(); });
+    auto changed = co_await s->workers.run_blocking([&s] { return s->tls->reload_if_changed(); });
     if (!changed) s->logger.error("tls_reload_failed", {{"listener", "portal"}, {"error", changed.error().message}});
     else if (*changed) s->logger.info("tls_reloaded", {{"listener", "portal"}});
   }
@@ -393,7 +393,7 @@ asio::awaitable<void> purge_sessions(std::shared_ptr<Shared> s) {
     co_await s->purge_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || s->draining.load()) co_return;
     const auto idle = s->config.load()->portal.session_idle;
-    auto purged = co_await s->workers.run_blocking([s, idle] {
+    auto purged = co_await s->workers.run_blocking([&s, &idle] {
       const auto now = store::to_timestamp(s->clock.now());
       return s->store.purge_sessions(now, now - idle);
     });
