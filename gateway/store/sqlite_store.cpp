@@ -1195,6 +1195,48 @@ Status SqliteStore::complete(const std::string& id, const std::string& owner, co
   });
 }
 
+void SqliteStore::complete_async(std::string id, std::string owner, AuditEvents audit,
+                                 std::optional<MessageId> shred_when_done, std::string actor,
+                                 Completion<Completed> done) {
+  if (shred_when_done && !valid_message_id(*shred_when_done)) return done(bad_message_id());
+  impl_->submit<Completed>(
+      [impl = impl_.get(), id = std::move(id), owner = std::move(owner), audit = std::move(audit),
+       shred_when_done = std::move(shred_when_done), actor = std::move(actor)]() -> Result<Completed> {
+        const Timestamp at = impl->now();
+        if (auto s = impl->end_lease(sql::complete_entry, id, owner, [&](Query& q) { q.bind(3, at); }, audit); !s) {
+          return s.error();
+        }
+        Completed c;
+        if (!shred_when_done) return c;
+        // The shred in a savepoint of its own: if it fails, the completion still commits.
+        if (auto s = impl->writer->exec("SAVEPOINT shred_delivered", "starting a shred"); !s) {
+          c.shred_error = s.error();
+          return c;
+        }
+        auto shredded = [&]() -> Result<bool> {
+          auto q = impl->writer->query(sql::count_pending);
+          if (!q) return q.error();
+          q->bind(1, *shred_when_done);
+          auto row = q->step();
+          if (!row) return row.error();
+          if (*row && q->int64(0) > 0) return false;
+          return impl->shred_on_writer(*shred_when_done, ShredReason::delivered, actor);
+        }();
+        if (shredded) {
+          if (auto s = impl->writer->exec("RELEASE shred_delivered", "finishing a shred"); !s) return s.error();
+          c.shredded = *shredded;
+        } else {
+          c.shred_error = shredded.error();
+          if (auto s = impl->writer->exec("ROLLBACK TO shred_delivered; RELEASE shred_delivered", "rolling back a shred");
+              !s) {
+            return s.error();
+          }
+        }
+        return c;
+      },
+      std::move(done));
+}
+
 Status SqliteStore::defer(const std::string& id, const std::string& owner, Timestamp next_attempt,
                           const std::string& error, const AuditEvents& audit) {
   return impl_->write<std::monostate>([&]() -> Status {

@@ -74,6 +74,8 @@ class SqliteStore final : public Store {
   Result<std::vector<QueueEntry>> lease_due(const std::string& owner, Timestamp now, std::size_t limit,
                                             std::chrono::milliseconds lease_for) override;
   Status complete(const std::string& id, const std::string& owner, const AuditEvents& audit) override;
+  void complete_async(std::string id, std::string owner, AuditEvents audit, std::optional<MessageId> shred_when_done,
+                      std::string actor, Completion<Completed> done) override;
   Status defer(const std::string& id, const std::string& owner, Timestamp next_attempt, const std::string& error,
                const AuditEvents& audit) override;
   Status fail(const std::string& id, const std::string& owner, const std::string& error,
