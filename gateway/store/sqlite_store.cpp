@@ -317,8 +317,13 @@ Status prepare_files(const std::filesystem::path& path) {
 
 class SqliteTransaction final : public TransactionControl {
  public:
-  SqliteTransaction(Connection& db, std::chrono::milliseconds busy_timeout, std::atomic<bool>& checkpoint_wanted)
-      : db_(db), busy_timeout_(busy_timeout), checkpoint_wanted_(checkpoint_wanted) {}
+  SqliteTransaction(Connection& db, std::chrono::milliseconds busy_timeout, std::atomic<bool>& checkpoint_wanted,
+                    const Clock& clock, std::chrono::milliseconds checkpoint_interval)
+      : db_(db),
+        busy_timeout_(busy_timeout),
+        checkpoint_wanted_(checkpoint_wanted),
+        clock_(clock),
+        checkpoint_interval_(checkpoint_interval) {}
 
   Status begin() override { return db_.exec("BEGIN IMMEDIATE", "starting a write transaction"); }
   Status savepoint() override { return db_.exec("SAVEPOINT batch", "starting a write"); }
@@ -334,9 +339,15 @@ class SqliteTransaction final : public TransactionControl {
 
   // After a shred, fold the log into the database and truncate it, so old copies of the wrapped
   // key do not linger in the WAL. Skipped (and tried again after the next commit) while a reader
-  // holds an old snapshot; never waits.
-  void after_commit() override {
+  // holds an old snapshot; never waits. While more writes are queued, at most once per
+  // checkpoint_interval: under a steady stream of deliveries every commit follows a shred, and a
+  // checkpoint per commit (copy the pages, fsync the database, truncate the log) would cost more
+  // than the commits. As soon as the writer has nothing queued, a wanted checkpoint runs at once.
+  void after_commit(bool more_waiting) override {
     if (!checkpoint_wanted_.load()) return;
+    const auto now = clock_.steady_now();
+    if (more_waiting && last_checkpoint_ && now - *last_checkpoint_ < checkpoint_interval_) return;
+    last_checkpoint_ = now;
     sqlite3_busy_timeout(db_.raw(), 0);
     const int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     sqlite3_busy_timeout(db_.raw(), static_cast<int>(busy_timeout_.count()));
@@ -347,6 +358,9 @@ class SqliteTransaction final : public TransactionControl {
   Connection& db_;
   std::chrono::milliseconds busy_timeout_;
   std::atomic<bool>& checkpoint_wanted_;
+  const Clock& clock_;
+  std::chrono::milliseconds checkpoint_interval_;
+  std::optional<std::chrono::steady_clock::time_point> last_checkpoint_;
 };
 
 // ---- Impl -----------------------------------------------------------------------------------------
@@ -659,7 +673,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     if (!reader) return reader.error();
     impl->readers.add(std::move(*reader));
   }
-  impl->tx = std::make_unique<SqliteTransaction>(*impl->writer, options.busy_timeout, impl->checkpoint_wanted);
+  impl->tx = std::make_unique<SqliteTransaction>(*impl->writer, options.busy_timeout, impl->checkpoint_wanted, clock,
+                                                 options.checkpoint_interval);
   impl->writer_thread = std::make_unique<GroupCommitWriter>(
       *impl->tx, GroupCommitOptions{options.group_commit, options.max_group});
   impl->writer_thread->start();

@@ -28,6 +28,10 @@ struct SqliteOptions {
   // 0: no limit. Otherwise writes that would grow the file beyond it fail as "database or disk is
   // full" and leave nothing half-written (SQLite's max_page_count).
   std::uint64_t max_database_bytes = 0;
+  // After a shred the log is checkpointed and truncated (no old copy of a wrapped key stays in it):
+  // at the first commit after which the writer has nothing queued, and under a steady stream of
+  // writes at most this long after the previous checkpoint.
+  std::chrono::milliseconds checkpoint_interval{1000};
 };
 
 class SqliteStore final : public Store {
