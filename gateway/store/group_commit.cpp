@@ -118,7 +118,12 @@ void GroupCommitWriter::run_group(std::deque<std::unique_ptr<WriteJob>>& group) 
       if (auto committed = tx_.commit(); committed) {
         for (const auto i : applied) outcome[i] = ok_status();
         ++commits;
-        tx_.after_commit();
+        bool more_waiting = false;
+        {
+          std::lock_guard lock(mutex_);
+          more_waiting = !queue_.empty();
+        }
+        tx_.after_commit(more_waiting);
       } else {
         tx_.rollback();
         for (const auto i : applied) outcome[i] = committed.error();
