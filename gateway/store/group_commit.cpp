@@ -53,7 +53,9 @@ bool GroupCommitWriter::on_writer_thread() const {
 
 StoreStats GroupCommitWriter::stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  StoreStats s = stats_;
+  s.waiting = queue_.size();
+  return s;
 }
 
 void GroupCommitWriter::run() {

@@ -299,6 +299,7 @@ struct StoreStats {
   std::uint64_t failed_transactions = 0;
   std::uint64_t largest_group = 0;    // most write requests in one transaction
   std::uint64_t removed_at_open = 0;  // `receiving` messages left by a crash, deleted at open
+  std::uint64_t waiting = 0;          // write requests queued and not yet taken by the writer
 };
 
 // ---- text forms (stable: they are what the database holds) ----------------------------------------
