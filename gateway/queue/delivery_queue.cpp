@@ -10,6 +10,7 @@
 
 #include "crypto/random.hpp"
 #include "gateway/ingest/ids.hpp"
+#include "gateway/ingest/store_await.hpp"
 #include "gateway/sealed/sealed_content.hpp"
 #include "smtp/client/maildir.hpp"
 #include "smtp/client/smtp_transport.hpp"
@@ -75,6 +76,13 @@ class SealedBody final : public smtp::client::BodySource {
     // co_await expression (a lambda holding a shared_ptr did: a use-after-free under load). Every
     // callable handed to run_blocking therefore captures by reference only.
     std::shared_ptr<sealed::ContentReader> reader = reader_;
+    if (reader->next_in_memory()) {
+      // No store read: only the decryption of a chunk already in memory, not worth a thread hop.
+      auto local = reader->next();
+      if (!local) co_return local.error();
+      if (local->empty()) co_return std::optional<std::string_view>();
+      co_return std::optional<std::string_view>(*local);
+    }
     auto piece = co_await workers_.run_blocking([&reader] { return reader->next(); });
     if (!piece) co_return piece.error();
     if (piece->empty()) co_return std::optional<std::string_view>();
@@ -174,13 +182,24 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
     const auto c = config.load();
     auto transport_now = transport.load();
 
-    auto meta = co_await blocking([&] { return store.find_message(entry.message_id); });
+    // The message and its content opened in one trip to the worker pool.
+    struct Opened {
+      Result<std::optional<store::MessageMeta>> meta = std::optional<store::MessageMeta>();
+      Result<std::shared_ptr<sealed::ContentReader>> reader = make_error("not opened");
+    };
+    Opened opened = co_await blocking([&] {
+      Opened o;
+      o.meta = store.find_message(entry.message_id);
+      if (o.meta && *o.meta && (**o.meta).wrapped_key) o.reader = sealed::ContentReader::open(store, **o.meta, *rings.current());
+      return o;
+    });
+    auto& meta = opened.meta;
     if (!meta || !*meta || !(**meta).wrapped_key) {
       const std::string why = !meta ? meta.error().message : "the message no longer exists (shredded or revoked)";
       co_await end_failed(entry, nullptr, why, "5.0.0", 0, false);
       co_return;
     }
-    auto reader = co_await blocking([&] { return sealed::ContentReader::open(store, **meta, *rings.current()); });
+    auto& reader = opened.reader;
     if (!reader) {
       // Our own storage or key trouble: never the sender's fault, so retry rather than bounce.
       co_await end_deferred(entry, **meta, "4.3.0", 0, "cannot open the stored message: " + reader.error().message, *c);
@@ -199,17 +218,25 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started).count();
     switch (outcome.outcome) {
       case Outcome::delivered: {
-        auto s = co_await blocking([&] {
-          return store.complete(entry.id, owner, {{"delivery.done", entry.message_id, "queue", "delivered",
-                                                   nlohmann::json{{"entry", entry.id}, {"kind", kind_name(entry.kind)},
-                                                                  {"attempts", entry.attempts}, {"remote", result.remote},
-                                                                  {"tls", result.tls}}
-                                                       .dump()}});
+        // The lease ends and a spool, notification or DSN copy whose last delivery this was is
+        // shredded in the same commit, straight from the writer (no worker thread waits for it).
+        store::AuditEvents audit{{"delivery.done", entry.message_id, "queue", "delivered",
+                                  nlohmann::json{{"entry", entry.id}, {"kind", kind_name(entry.kind)},
+                                                 {"attempts", entry.attempts}, {"remote", result.remote},
+                                                 {"tls", result.tls}}
+                                      .dump()}};
+        std::optional<store::MessageId> shred;
+        if ((**meta).kind != store::MessageKind::protected_message) shred = entry.message_id;
+        auto s = co_await ingest::await_store<store::Completed>([&](auto d) {
+          store.complete_async(entry.id, owner, std::move(audit), std::move(shred), "queue", d);
         });
-        if (!s) logger.error("queue_complete_failed", {{"entry", entry.id}, {"error", s.error().message}});
+        if (!s) {
+          logger.error("queue_complete_failed", {{"entry", entry.id}, {"error", s.error().message}});
+        } else if (s->shred_error) {
+          logger.error("queue_shred_failed", {{"id", entry.message_id}, {"error", s->shred_error->message}});
+        }
         logger.info("delivered", {{"entry", entry.id}, {"id", entry.message_id}, {"kind", kind_name(entry.kind)},
                                   {"relay", result.remote}, {"tls", result.tls}, {"ms", took}, {"attempts", entry.attempts}});
-        co_await shred_if_finished(**meta);
         break;
       }
       case Outcome::deferred: {

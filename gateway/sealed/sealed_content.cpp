@@ -89,9 +89,20 @@ Result<crypto::DataKey> unwrap_data_key(store::Store& store, const store::Messag
 
 Result<std::shared_ptr<ContentReader>> ContentReader::open(store::Store& store, const store::MessageMeta& meta,
                                                            const crypto::KeyRing& ring) {
-  auto key = unwrap_data_key(store, meta, ring);
-  if (!key) return key.error();
-  return open(store, meta.id, *key, meta.size);
+  // Piece 0 carries both the data key id (for the unwrap) and the first chunk: read it once.
+  if (!meta.wrapped_key) return make_error("message " + meta.id + " has no data key (shredded)");
+  auto first = store.read_chunk(meta.id, 0);
+  if (!first) return first.error();
+  if (!*first) return make_error("message " + meta.id + " has no content");
+  if ((*first)->size() < crypto::sealed_header_size) return make_error("message " + meta.id + ": stored content is damaged");
+  const crypto::ByteView header_bytes((*first)->data(), crypto::sealed_header_size);
+  auto header = crypto::parse_sealed_header(header_bytes);
+  if (!header) return make_error("message " + meta.id + ": " + header.error().message);
+  auto key = ring.unwrap(*meta.wrapped_key, header->key_id, meta.id);
+  if (!key) return make_error("message " + meta.id + ": " + key.error().message);
+  auto opener = crypto::ChunkOpener::make(*key, meta.id, header_bytes);
+  if (!opener) return make_error("message " + meta.id + ": " + opener.error().message);
+  return std::shared_ptr<ContentReader>(new ContentReader(store, meta.id, meta.size, std::move(*opener), std::move(**first)));
 }
 
 Result<std::string_view> ContentReader::chunk(std::uint32_t index) {

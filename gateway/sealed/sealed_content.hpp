@@ -63,6 +63,9 @@ class ContentReader final : public mime::ByteSource {
 
   // Sequential: the next chunk's plaintext (at most 64 KiB), empty at the end. Valid until the next call.
   Result<std::string_view> next();
+  // True when next() needs no store read (the first chunk, read by open(), or the end): then it
+  // only decrypts and may run on an I/O thread.
+  bool next_in_memory() const { return next_ == 0 || next_ >= chunks_; }
 
  private:
   ContentReader(store::Store& store, store::MessageId id, std::uint64_t size, crypto::ChunkOpener opener,

@@ -53,7 +53,9 @@ bool GroupCommitWriter::on_writer_thread() const {
 
 StoreStats GroupCommitWriter::stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  StoreStats s = stats_;
+  s.waiting = queue_.size();
+  return s;
 }
 
 void GroupCommitWriter::run() {
@@ -118,7 +120,12 @@ void GroupCommitWriter::run_group(std::deque<std::unique_ptr<WriteJob>>& group) 
       if (auto committed = tx_.commit(); committed) {
         for (const auto i : applied) outcome[i] = ok_status();
         ++commits;
-        tx_.after_commit();
+        bool more_waiting = false;
+        {
+          std::lock_guard lock(mutex_);
+          more_waiting = !queue_.empty();
+        }
+        tx_.after_commit(more_waiting);
       } else {
         tx_.rollback();
         for (const auto i : applied) outcome[i] = committed.error();

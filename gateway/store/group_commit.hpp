@@ -35,7 +35,8 @@ class TransactionControl {
   // False once the backend has abandoned the transaction on its own (after a fatal error).
   virtual bool in_transaction() = 0;
   // Called after each successful COMMIT, on the writer thread (e.g. a checkpoint after shredding).
-  virtual void after_commit() {}
+  // `more_waiting`: further requests are already queued, so the next group starts at once.
+  virtual void after_commit(bool /*more_waiting*/) {}
 };
 
 // One write request. apply() runs inside a savepoint and may run more than once (when its group's

@@ -317,8 +317,13 @@ Status prepare_files(const std::filesystem::path& path) {
 
 class SqliteTransaction final : public TransactionControl {
  public:
-  SqliteTransaction(Connection& db, std::chrono::milliseconds busy_timeout, std::atomic<bool>& checkpoint_wanted)
-      : db_(db), busy_timeout_(busy_timeout), checkpoint_wanted_(checkpoint_wanted) {}
+  SqliteTransaction(Connection& db, std::chrono::milliseconds busy_timeout, std::atomic<bool>& checkpoint_wanted,
+                    const Clock& clock, std::chrono::milliseconds checkpoint_interval)
+      : db_(db),
+        busy_timeout_(busy_timeout),
+        checkpoint_wanted_(checkpoint_wanted),
+        clock_(clock),
+        checkpoint_interval_(checkpoint_interval) {}
 
   Status begin() override { return db_.exec("BEGIN IMMEDIATE", "starting a write transaction"); }
   Status savepoint() override { return db_.exec("SAVEPOINT batch", "starting a write"); }
@@ -334,9 +339,15 @@ class SqliteTransaction final : public TransactionControl {
 
   // After a shred, fold the log into the database and truncate it, so old copies of the wrapped
   // key do not linger in the WAL. Skipped (and tried again after the next commit) while a reader
-  // holds an old snapshot; never waits.
-  void after_commit() override {
+  // holds an old snapshot; never waits. While more writes are queued, at most once per
+  // checkpoint_interval: under a steady stream of deliveries every commit follows a shred, and a
+  // checkpoint per commit (copy the pages, fsync the database, truncate the log) would cost more
+  // than the commits. As soon as the writer has nothing queued, a wanted checkpoint runs at once.
+  void after_commit(bool more_waiting) override {
     if (!checkpoint_wanted_.load()) return;
+    const auto now = clock_.steady_now();
+    if (more_waiting && last_checkpoint_ && now - *last_checkpoint_ < checkpoint_interval_) return;
+    last_checkpoint_ = now;
     sqlite3_busy_timeout(db_.raw(), 0);
     const int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     sqlite3_busy_timeout(db_.raw(), static_cast<int>(busy_timeout_.count()));
@@ -347,6 +358,9 @@ class SqliteTransaction final : public TransactionControl {
   Connection& db_;
   std::chrono::milliseconds busy_timeout_;
   std::atomic<bool>& checkpoint_wanted_;
+  const Clock& clock_;
+  std::chrono::milliseconds checkpoint_interval_;
+  std::optional<std::chrono::steady_clock::time_point> last_checkpoint_;
 };
 
 // ---- Impl -----------------------------------------------------------------------------------------
@@ -659,7 +673,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     if (!reader) return reader.error();
     impl->readers.add(std::move(*reader));
   }
-  impl->tx = std::make_unique<SqliteTransaction>(*impl->writer, options.busy_timeout, impl->checkpoint_wanted);
+  impl->tx = std::make_unique<SqliteTransaction>(*impl->writer, options.busy_timeout, impl->checkpoint_wanted, clock,
+                                                 options.checkpoint_interval);
   impl->writer_thread = std::make_unique<GroupCommitWriter>(
       *impl->tx, GroupCommitOptions{options.group_commit, options.max_group});
   impl->writer_thread->start();
@@ -1193,6 +1208,48 @@ Status SqliteStore::complete(const std::string& id, const std::string& owner, co
     const Timestamp at = impl_->now();
     return impl_->end_lease(sql::complete_entry, id, owner, [&](Query& q) { q.bind(3, at); }, audit);
   });
+}
+
+void SqliteStore::complete_async(std::string id, std::string owner, AuditEvents audit,
+                                 std::optional<MessageId> shred_when_done, std::string actor,
+                                 Completion<Completed> done) {
+  if (shred_when_done && !valid_message_id(*shred_when_done)) return done(bad_message_id());
+  impl_->submit<Completed>(
+      [impl = impl_.get(), id = std::move(id), owner = std::move(owner), audit = std::move(audit),
+       shred_when_done = std::move(shred_when_done), actor = std::move(actor)]() -> Result<Completed> {
+        const Timestamp at = impl->now();
+        if (auto s = impl->end_lease(sql::complete_entry, id, owner, [&](Query& q) { q.bind(3, at); }, audit); !s) {
+          return s.error();
+        }
+        Completed c;
+        if (!shred_when_done) return c;
+        // The shred in a savepoint of its own: if it fails, the completion still commits.
+        if (auto s = impl->writer->exec("SAVEPOINT shred_delivered", "starting a shred"); !s) {
+          c.shred_error = s.error();
+          return c;
+        }
+        auto shredded = [&]() -> Result<bool> {
+          auto q = impl->writer->query(sql::count_pending);
+          if (!q) return q.error();
+          q->bind(1, *shred_when_done);
+          auto row = q->step();
+          if (!row) return row.error();
+          if (*row && q->int64(0) > 0) return false;
+          return impl->shred_on_writer(*shred_when_done, ShredReason::delivered, actor);
+        }();
+        if (shredded) {
+          if (auto s = impl->writer->exec("RELEASE shred_delivered", "finishing a shred"); !s) return s.error();
+          c.shredded = *shredded;
+        } else {
+          c.shred_error = shredded.error();
+          if (auto s = impl->writer->exec("ROLLBACK TO shred_delivered; RELEASE shred_delivered", "rolling back a shred");
+              !s) {
+            return s.error();
+          }
+        }
+        return c;
+      },
+      std::move(done));
 }
 
 Status SqliteStore::defer(const std::string& id, const std::string& owner, Timestamp next_attempt,

@@ -28,6 +28,10 @@ struct SqliteOptions {
   // 0: no limit. Otherwise writes that would grow the file beyond it fail as "database or disk is
   // full" and leave nothing half-written (SQLite's max_page_count).
   std::uint64_t max_database_bytes = 0;
+  // After a shred the log is checkpointed and truncated (no old copy of a wrapped key stays in it):
+  // at the first commit after which the writer has nothing queued, and under a steady stream of
+  // writes at most this long after the previous checkpoint.
+  std::chrono::milliseconds checkpoint_interval{1000};
 };
 
 class SqliteStore final : public Store {
@@ -74,6 +78,8 @@ class SqliteStore final : public Store {
   Result<std::vector<QueueEntry>> lease_due(const std::string& owner, Timestamp now, std::size_t limit,
                                             std::chrono::milliseconds lease_for) override;
   Status complete(const std::string& id, const std::string& owner, const AuditEvents& audit) override;
+  void complete_async(std::string id, std::string owner, AuditEvents audit, std::optional<MessageId> shred_when_done,
+                      std::string actor, Completion<Completed> done) override;
   Status defer(const std::string& id, const std::string& owner, Timestamp next_attempt, const std::string& error,
                const AuditEvents& audit) override;
   Status fail(const std::string& id, const std::string& owner, const std::string& error,

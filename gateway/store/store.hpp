@@ -109,6 +109,12 @@ class Store {
                                                     std::chrono::milliseconds lease_for) = 0;
   // The three ends of a lease; each fails if `owner` no longer holds the lease on `id`.
   virtual Status complete(const std::string& id, const std::string& owner, const AuditEvents& audit) = 0;
+  // complete() and, when `shred_when_done` names the entry's message and no entry of it is queued
+  // or leased any more, shred(message, delivered, actor) — in one transaction, one commit. A shred
+  // that fails leaves the completion standing and is reported in `shred_error`.
+  virtual void complete_async(std::string id, std::string owner, AuditEvents audit,
+                              std::optional<MessageId> shred_when_done, std::string actor,
+                              Completion<Completed> done) = 0;
   virtual Status defer(const std::string& id, const std::string& owner, Timestamp next_attempt,
                        const std::string& error, const AuditEvents& audit) = 0;
   virtual Status fail(const std::string& id, const std::string& owner, const std::string& error,

@@ -184,6 +184,12 @@ struct DeviceBinding {
 enum class DeliveryKind { forward, notification, dsn, reply };
 enum class QueueState { queued, leased, done, failed, dropped };
 
+// What Store::complete_async did besides ending the lease.
+struct Completed {
+  bool shredded = false;             // the message had no pending entry left and was shredded
+  std::optional<Error> shred_error;  // the shred failed (the completion stands)
+};
+
 struct QueueEntry {
   std::string id;        // empty on input: "<message_id>.<n>", n the entry's 1-based place in its batch
   MessageId message_id;  // the message whose sealed content is the payload
@@ -298,6 +304,7 @@ struct StoreStats {
   std::uint64_t failed_transactions = 0;
   std::uint64_t largest_group = 0;    // most write requests in one transaction
   std::uint64_t removed_at_open = 0;  // `receiving` messages left by a crash, deleted at open
+  std::uint64_t waiting = 0;          // write requests queued and not yet taken by the writer
 };
 
 // ---- text forms (stable: they are what the database holds) ----------------------------------------

@@ -212,12 +212,21 @@ class GatewayProcess:
         if self.proc is not None:
             self.reader.join(timeout=5)
 
-    def vm_hwm_kib(self):
-        """Peak resident set size of the running process (VmHWM), in KiB."""
+    def vm_kib(self, field):
+        """VmHWM (peak resident set size) or VmRSS of the running process, in KiB."""
         for line in pathlib.Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-        raise AssertionError("no VmHWM")
+        raise AssertionError(f"no {field}")
+
+    def vm_hwm_kib(self):
+        return self.vm_kib("VmHWM")
+
+    def reset_peak_rss(self):
+        """Starts a new peak (Linux: "5" to clear_refs sets VmHWM to the current RSS); returns the
+        resident set size now, in KiB, the base the next peak is measured from."""
+        pathlib.Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        return self.vm_kib("VmRSS")
 
     # ---- the operator's view ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ page's CSRF token and cookie, read from the SMS file, and opens the message; a b
 downloads byte for byte; another recipient's link does not open with the first one's session; GETs
 on every page change nothing; a reply with a file reaches the team mailbox. Also the HTTP layer itself: TLS 1.2+, keep-alive, 431 and 413, the
 security headers. And guessing PINs: codes die, are rate limited, and the message locks."""
+import concurrent.futures
 import email
 import email.policy
 import glob
@@ -13,6 +14,7 @@ import http.client
 import json
 import os
 import pathlib
+import random
 import re
 import socket
 import sqlite3
@@ -135,13 +137,19 @@ class PortalBase(unittest.TestCase):
         msg["Subject"] = "[suojattu] Päätös <1234>"
         msg.set_content("Hei,\n\npäätös on liitteenä. Ohjeet: https://example.fi/ohje?x=1&y=2\n<script>alert(1)</script>\n")
         msg.add_attachment(ATTACHMENT, maintype="application", subtype="pdf", filename="päätös.pdf")
+        return cls.send_mail(msg, {"asiakas@example.net": "0401234567", "toinen@example.org": "0409876543"})
+
+    @classmethod
+    def send_mail(cls, msg, phones):
+        """Sends msg through the submission listener with swaks, each recipient marked with its phone
+        (`.PHONE.s`); returns {recipient: read path} from the notifications in the Maildir."""
         with tempfile.NamedTemporaryFile("wb", suffix=".eml", delete=False) as f:
             f.write(msg.as_bytes(policy=email.policy.SMTP))
             eml = f.name
         try:
             r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(cls.submission), "--timeout", "20",
                                 "--from", "neuvonta-tiimi@intra.example.fi",
-                                "--to", "asiakas@example.net.0401234567.s,toinen@example.org.0409876543.s",
+                                "--to", ",".join(f"{r}.{p}.s" for r, p in phones.items()),
                                 "--data", "@" + eml], capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                timeout=60)
         finally:
@@ -149,7 +157,7 @@ class PortalBase(unittest.TestCase):
         assert "250 2.0.0 Ok: queued as" in r.stdout, r.stdout + r.stderr
         links = {}
         deadline = time.monotonic() + 30
-        while len(links) < 2:
+        while len(links) < len(phones):
             assert time.monotonic() < deadline, f"notifications: {links}"
             for path in glob.glob(str(cls.var / "mail" / "**" / "*"), recursive=True):
                 if not os.path.isfile(path):
@@ -160,8 +168,8 @@ class PortalBase(unittest.TestCase):
                 body = note.get_body(("plain",)).get_content()
                 m = re.search(r"https://[^/\s]+(/m/[A-Za-z0-9_-]{43})\?lang=(\w+)", body)
                 if m:
-                    for r in ("asiakas@example.net", "toinen@example.org"):
-                        if r in to:
+                    for r in phones:
+                        if r in to and r not in links:
                             links[r] = m.group(1)
             time.sleep(0.1)
         return links
@@ -350,6 +358,23 @@ class Portal(PortalBase):
         self.assertEqual((r1.status, r2.status), (404, 404))
         # The same page but for the language switch, which links to the page's own path.
         self.assertEqual(p1.replace(b"A" * 43, b"TOKEN"), p2.replace(b"short", b"TOKEN"))
+        # 10,000 random tokens of the real length and alphabet: all the same page, nothing opens.
+        reference = p1.replace(b"A" * 43, b"TOKEN")
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        rng = random.SystemRandom()
+
+        def guess(count):
+            mine, wrong = self.browser(), []
+            for _ in range(count):
+                token = "".join(rng.choice(alphabet) for _ in range(43))
+                r, page = mine.request("GET", "/m/" + token)
+                if r.status != 404 or page.replace(token.encode(), b"TOKEN") != reference:
+                    wrong.append((token, r.status))
+            return wrong
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            differing = [w for part in pool.map(guess, [2_500] * 4) for w in part]
+        self.assertEqual(differing, [])
 
     def test_reply_reaches_the_sender(self):
         link = self.links["toinen@example.org"]

@@ -1,5 +1,6 @@
 // The delivery queue: leasing due entries (exclusive under concurrency, expired leases retaken),
 // the three ends of a lease, and the operator's list / retry / drop.
+#include <future>
 #include <latch>
 #include <mutex>
 #include <set>
@@ -201,6 +202,72 @@ BOOST_FIXTURE_TEST_CASE(pending_deliveries_and_releasing_a_dead_predecessors_lea
   BOOST_TEST((*again)[0].attempts == 2u);
   BOOST_TEST(*store->pending_deliveries("nothing") == 0u);
   BOOST_TEST(!store->release_leases("").ok());
+}
+
+namespace {
+
+sinetti::Result<Completed> complete_async(Store& store, const std::string& id, const std::string& owner,
+                                 std::optional<MessageId> shred) {
+  std::promise<sinetti::Result<Completed>> done;
+  store.complete_async(id, owner, {event("delivery.done", "m", "queue", "delivered")}, std::move(shred), "queue",
+                       [&done](sinetti::Result<Completed> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(complete_async_shreds_the_copy_with_its_last_delivery_in_the_same_commit, Fixture) {
+  auto store = open();
+  enqueue(*store, "m", 2, now());
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 10, 5min)->size() == 2u);
+
+  auto first = complete_async(*store, "m.1", "w", MessageId("m"));
+  BOOST_TEST_REQUIRE(first.ok());
+  BOOST_TEST(!first->shredded);  // m.2 is still leased
+  BOOST_TEST(!first->shred_error.has_value());
+  BOOST_TEST(((**store->find_queue_entry("m.1")).state == QueueState::done));
+  BOOST_TEST((**store->find_message("m")).wrapped_key.has_value());
+
+  BOOST_TEST(!complete_async(*store, "m.2", "someone-else", MessageId("m")).ok());  // not its lease
+  BOOST_TEST((**store->find_message("m")).wrapped_key.has_value());
+
+  auto last = complete_async(*store, "m.2", "w", MessageId("m"));
+  BOOST_TEST_REQUIRE(last.ok());
+  BOOST_TEST(last->shredded);
+  BOOST_TEST(((**store->find_queue_entry("m.2")).state == QueueState::done));
+  const auto m = **store->find_message("m");
+  BOOST_TEST(((m.state == MessageState::shredded)));
+  BOOST_TEST(!m.wrapped_key.has_value());
+  BOOST_TEST(m.shred_reason == "delivered");
+  std::vector<AuditRecord> audit;
+  (void)store->export_audit(0, [&](const AuditRecord& rec) { audit.push_back(rec); return true; });
+  BOOST_TEST_REQUIRE(audit.size() >= 3u);
+  BOOST_TEST(audit[audit.size() - 2].event == "delivery.done");
+  BOOST_TEST(audit.back().event == "message.shredded");
+  BOOST_TEST(audit.back().actor == "queue");
+}
+
+BOOST_FIXTURE_TEST_CASE(complete_async_without_a_message_to_shred_only_completes, Fixture) {
+  auto store = open();
+  enqueue(*store, "p", 1, now());
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 10, 5min)->size() == 1u);
+  auto done = complete_async(*store, "p.1", "w", std::nullopt);
+  BOOST_TEST_REQUIRE(done.ok());
+  BOOST_TEST(!done->shredded);
+  BOOST_TEST(((**store->find_queue_entry("p.1")).state == QueueState::done));
+  BOOST_TEST((**store->find_message("p")).wrapped_key.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_shred_that_fails_leaves_the_completion_standing, Fixture) {
+  auto store = open();
+  enqueue(*store, "q", 1, now());
+  BOOST_TEST_REQUIRE(store->lease_due("w", now(), 10, 5min)->size() == 1u);
+  auto done = complete_async(*store, "q.1", "w", MessageId("no-such-message"));
+  BOOST_TEST_REQUIRE(done.ok());
+  BOOST_TEST(!done->shredded);
+  BOOST_TEST_REQUIRE(done->shred_error.has_value());
+  BOOST_TEST(done->shred_error->message.find("no message") != std::string::npos);
+  BOOST_TEST(((**store->find_queue_entry("q.1")).state == QueueState::done));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
