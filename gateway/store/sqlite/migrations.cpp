@@ -10,6 +10,7 @@ namespace {
 constexpr Migration product_migrations[] = {
     {1, "messages, chunks, read tokens, PIN challenges, device bindings, queue, sessions, audit chain",
      sql::migration_1},
+    {3, "threads and team message claims", sql::migration_3},
 };
 
 Result<int> apply(Connection& db, std::span<const Migration> list, Timestamp now) {
