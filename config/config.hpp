@@ -158,6 +158,7 @@ struct Team {
   std::string address;  // public address at the gateway
   std::string mailbox;  // the real shared mailbox
   std::string staff_group;
+  std::string lead_group;  // may release or reassign claims
   Location where;
 };
 

@@ -206,6 +206,9 @@ void read_team(MapReader& r, Team& t) {
   r.string("address", t.address, "", {"The team's public address at the gateway.", true});
   r.string("mailbox", t.mailbox, "", {"The team's real shared mailbox; forwarded mail and notifications go here.", true});
   r.string("staff_group", t.staff_group, "", {"Group (from the staff identity provider) whose members work in the team."});
+  r.string("lead_group", t.lead_group, "",
+           {"Group (from the staff identity provider) of the team's leads: they may release or reassign a "
+            "member's claim on a team message (audited). Empty: nobody may."});
   t.where = r.context().at(r.mark("id"));
 }
 

@@ -12,9 +12,12 @@
 #include "gateway/ingest/ids.hpp"
 #include "gateway/ingest/notification.hpp"
 #include "gateway/ingest/plan.hpp"
+#include "gateway/ingest/staff_reply.hpp"
 #include "gateway/ingest/store_await.hpp"
+#include "gateway/routing/reply_address.hpp"
 #include "gateway/sealed/sealed_content.hpp"
 #include "smtp/dsn.hpp"
+#include "smtp/mime/compose.hpp"
 #include "smtp/mime/message.hpp"
 #include "smtp/trace.hpp"
 
@@ -206,6 +209,11 @@ class Sink final : public smtp::MessageSink {
     if (big_) co_await flush(true);
     if (failed_) co_return temporary_failure();
     const std::uint64_t size = writer_->plaintext_size();
+    const std::string reply_domain = snap_->config->reply_domain();
+    if (std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
+                    [&](const std::string& r) { return routing::is_reply_address(r, reply_domain); })) {
+      co_return co_await finish_staff_reply();
+    }
 
     const config::ListenerRole role = session_.role;
     struct Classified {
@@ -283,6 +291,229 @@ class Sink final : public smtp::MessageSink {
                                               {"queued", queued}});
     if (queued > 0 && shared_->queued) shared_->queued();
     co_return smtp::Reply{250, "2.0.0", {"Ok: queued as " + id_}};
+  }
+
+  // A staff member's reply to a thread's reply address (staff_reply.hpp): checked against the store
+  // and turned into a protected message for the client; the staff mail itself is not kept.
+  asio::awaitable<smtp::Reply> finish_staff_reply() {
+    const config::Config& cfg = *snap_->config;
+    auto refuse = [this](smtp::Reply r, std::string_view reason) {
+      shared_->logger.info("staff_reply_refused",
+                           {{"id", id_}, {"listener", session_.listener}, {"code", r.code}, {"reason", reason}});
+      abort();
+      return r;
+    };
+    if (envelope_.recipients.size() != 1) {
+      co_return refuse(smtp::Reply{550, "5.5.3", {"A reply address must be the only recipient"}}, "recipients");
+    }
+    if (session_.role != config::ListenerRole::submission || !session_.trusted_network) {
+      co_return refuse(smtp::Reply{550, "5.7.1", {"Replies to this address are accepted from the organisation's mail server only"}},
+                       "untrusted");
+    }
+    const auto token = routing::reply_token(envelope_.recipients.front(), cfg.reply_domain());
+    if (!token) co_return refuse(smtp::Reply{550, "5.1.1", {"No such reply address"}}, "malformed");
+
+    struct Outcome {
+      std::optional<smtp::Reply> refusal;
+      std::string reason;
+      Result<CommitBatch> batch = make_error("not built");
+      std::string reply_id;
+      std::string thread_id;
+    };
+    auto work = [&]() {
+      Outcome o;
+      auto checked = check_staff_reply(shared_->store, cfg, *token, envelope_.sender, shared_->clock.now());
+      if (!checked) {
+        o.batch = checked.error();
+        return o;
+      }
+      if (auto* r = std::get_if<smtp::Reply>(&*checked)) {
+        o.refusal = *r;
+        o.reason = r->enhanced == "5.1.1" ? "unknown" : "not_handler";
+        return o;
+      }
+      const auto& target = std::get<StaffReplyTarget>(*checked);
+      Result<mime::Message> message = make_error("not parsed");
+      if (big_) {
+        auto reader = sealed::ContentReader::open(shared_->store, id_, *key_, writer_->plaintext_size());
+        if (!reader) {
+          o.batch = reader.error();
+          return o;
+        }
+        message = mime::read_message_source(*reader);
+      } else {
+        message = mime::read_message(plain_);
+      }
+      if (!message) {
+        o.refusal = smtp::Reply{554, "5.6.0", {"Message cannot be read: " + message.error().message}};
+        o.reason = "unreadable";
+        return o;
+      }
+      o.reply_id = new_message_id(shared_->clock);
+      o.thread_id = target.thread.id;
+      o.batch = build_reply(target, *message, o.reply_id);
+      return o;
+    };
+    Outcome outcome = co_await shared_->workers.run_blocking(work);
+    if (outcome.refusal) co_return refuse(*outcome.refusal, outcome.reason);
+    if (!outcome.batch) {
+      shared_->logger.error("ingest_failed", {{"id", id_}, {"error", outcome.batch.error().message}});
+      abort();
+      co_return temporary_failure();
+    }
+    const std::size_t queued = outcome.batch->queue.size();
+    auto committed =
+        co_await await_store<std::monostate>([&](auto d) { shared_->store.commit_async(std::move(*outcome.batch), d); });
+    if (!committed) {
+      shared_->logger.error("ingest_store_failed", {{"id", id_}, {"error", committed.error().message}});
+      abort();
+      co_return temporary_failure();
+    }
+    abort();  // the staff mail itself is not kept; the protected reply is
+    shared_->logger.info("staff_reply_accepted", {{"id", outcome.reply_id},
+                                                  {"thread", outcome.thread_id},
+                                                  {"listener", session_.listener},
+                                                  {"session", session_.id},
+                                                  {"queued", queued}});
+    if (queued > 0 && shared_->queued) shared_->queued();
+    co_return smtp::Reply{250, "2.0.0", {"Ok: queued as " + outcome.reply_id}};
+  }
+
+  // The protected reply for the client, its read link and notification. Runs on the worker pool.
+  Result<CommitBatch> build_reply(const StaffReplyTarget& target, const mime::Message& message, const std::string& reply_id) {
+    const config::Config& cfg = *snap_->config;
+    const auto now = shared_->clock.now();
+    const std::shared_ptr<const crypto::KeyRing> current_ring = shared_->rings.current();
+    const crypto::KeyRing& ring = *current_ring;
+    const store::Thread& thread = target.thread;
+    const config::Team& team = *target.team;
+    config::Language language = cfg.instance.default_language;
+    for (auto l : {config::Language::fi, config::Language::sv, config::Language::en}) {
+      if (thread.language == config::to_string(l)) language = l;
+    }
+
+    const mime::TextBody* body = nullptr;
+    for (const auto& t : message.texts) {
+      if (t.content_type == "text/plain") {
+        body = &t;
+        break;
+      }
+    }
+    if (body == nullptr && !message.texts.empty()) body = &message.texts.front();
+    std::string base = cfg.instance.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    const std::string text = strip_quoted_text(body ? std::string_view(body->text) : std::string_view(), base + "/m/");
+
+    mime::OutgoingText mail;
+    const std::string team_name = team.name.contains(language) ? team.name.at(language) : team.id;
+    mail.from = {team_name, team.address.empty() ? cfg.notification_from() : team.address};
+    mail.to = {{"", thread.client_address.empty() ? mail.from.address : thread.client_address}};
+    mail.subject = message.subject;
+    mail.body = text;
+    mail.message_id = reply_id + "@" + host_of(cfg);
+    mail.date = now;
+    mail.language = config::to_string(language);
+    auto content = mime::compose_text(mail);
+    if (!content) return content.error();
+
+    const auto link_expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.unlock.link_ttl);
+    const auto message_expires =
+        now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.retention.protected_messages);
+    const auto transient_expires =
+        now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.delivery.lifetime + std::chrono::hours(24));
+    const bool personal = !thread.client_identity.empty();
+
+    CommitBatch batch;
+    {
+      auto key = crypto::DataKey::generate();
+      MessageMeta meta;
+      meta.id = reply_id;
+      meta.kind = store::MessageKind::protected_message;
+      meta.protection = personal ? store::ProtectionLevel::personal : store::ProtectionLevel::letter;
+      meta.unlock.kind = personal ? store::UnlockKind::identity : store::UnlockKind::device;
+      meta.unlock.identity_hash = thread.client_identity;
+      meta.sender = envelope_.sender;
+      if (!thread.client_address.empty()) meta.recipients = {thread.client_address};
+      meta.team_id = team.id;
+      meta.thread_id = thread.id;
+      meta.language = config::to_string(language);
+      meta.expires = ts(message_expires);
+      meta.wrapped_key = ring.wrap(key, reply_id);
+      meta.kek_id = ring.active_kek();
+      meta.size = content->size();
+      MessageCommit mc;
+      mc.id = reply_id;
+      mc.size = content->size();
+      mc.chunks = sealed::seal_pieces(key, reply_id, *content);
+      mc.meta = std::move(meta);
+      batch.messages.push_back(std::move(mc));
+    }
+    batch.audit.push_back({"thread.reply", reply_id, "staff:" + target.claim.staff_subject, "ok",
+                           nlohmann::json{{"thread", thread.id},
+                                          {"team", team.id},
+                                          {"via", "mail"},
+                                          {"listener", session_.listener},
+                                          {"in_reply_to", target.message_id},
+                                          {"level", personal ? "personal" : "letter"}}
+                               .dump()});
+    if (thread.client_address.empty()) return batch;  // read in the portal's thread view only
+
+    const std::string token = crypto::generate_token();
+    store::ReadToken t;
+    const auto h = crypto::token_hash(token);
+    std::copy(h.begin(), h.end(), t.token_hash.begin());
+    t.message_id = reply_id;
+    t.recipient = thread.client_address;
+    t.purpose = store::TokenPurpose::read;
+    t.expires = ts(link_expires);
+    batch.tokens.push_back(t);
+
+    const std::string notification_id = new_message_id(shared_->clock);
+    NotificationRequest n;
+    n.config = &cfg;
+    n.templates = snap_->templates.get();
+    n.language = language;
+    n.to = thread.client_address;
+    n.team = &team;
+    n.token = token;
+    n.message_ref = reply_id;
+    n.level = personal ? ProtectionLevel::personal : ProtectionLevel::letter;
+    n.original_subject = message.subject;
+    n.sender = team.address;
+    n.expires = link_expires;
+    n.now = now;
+    n.message_id = notification_id + "@" + host_of(cfg);
+    auto note = compose_notification(n);
+    if (!note) return note.error();
+    {
+      auto key = crypto::DataKey::generate();
+      MessageMeta nm;
+      nm.id = notification_id;
+      nm.kind = store::MessageKind::notification;
+      nm.sender = envelope_.sender;  // a bounce of the client's notification goes to the staff member
+      nm.recipients = {thread.client_address};
+      nm.thread_id = thread.id;
+      nm.language = config::to_string(language);
+      nm.expires = ts(transient_expires);
+      nm.wrapped_key = ring.wrap(key, notification_id);
+      nm.kek_id = ring.active_kek();
+      nm.size = note->size();
+      MessageCommit mc;
+      mc.id = notification_id;
+      mc.size = note->size();
+      mc.chunks = sealed::seal_pieces(key, notification_id, *note);
+      mc.meta = std::move(nm);
+      batch.messages.push_back(std::move(mc));
+    }
+    store::QueueEntry q;
+    q.message_id = notification_id;
+    q.sender = envelope_.sender;
+    q.recipient = thread.client_address;
+    q.kind = store::DeliveryKind::notification;
+    batch.queue.push_back(q);
+    batch.audit.push_back({"notification.queued", reply_id, "smtp:" + session_.listener, "ok",
+                           nlohmann::json{{"notification", notification_id}, {"recipient_index", 0}}.dump()});
+    return batch;
   }
 
   // Everything the commit makes durable. Runs on the worker pool.
@@ -418,6 +649,18 @@ class Sink final : public smtp::MessageSink {
       } else {
         if (auto added = add_message(std::move(meta), use_spool); !added) return added.error();
       }
+      if (copy.team) {
+        // The conversation with the team: replies from staff go back to the sender, bound to the
+        // identity the message was marked with, if any.
+        store::Thread thread;
+        thread.id = id;
+        thread.team_id = copy.team->id;
+        if (copy.identity_bound && identity) thread.client_identity.assign(identity->begin(), identity->end());
+        thread.client_address = envelope_.sender;
+        thread.language = config::to_string(language);
+        thread.expires = ts(message_expires);
+        batch.threads.push_back(std::move(thread));
+      }
       nlohmann::json stored = {{"level", config::to_string(copy.level)}, {"recipients", copy.recipients.size()}};
       if (copy.team) stored["team"] = copy.team->id;
       if (id != id_) stored["copy_of"] = id_;
@@ -445,7 +688,7 @@ class Sink final : public smtp::MessageSink {
           std::copy(rh.begin(), rh.end(), rt.token_hash.begin());
           rt.purpose = store::TokenPurpose::reply;
           batch.tokens.push_back(rt);
-          reply_to = "reply+" + reply_token + "@" + cfg.reply_domain();
+          reply_to = routing::reply_address(reply_token, cfg.reply_domain());
         }
         const std::string notification_id = new_message_id(shared_->clock);
         NotificationRequest n;

@@ -168,6 +168,40 @@ Result<MessageMeta> message_from_row(const Query& q) {
   return m;
 }
 
+Result<Thread> thread_from_row(const Query& q) {
+  Thread t;
+  t.id = q.text(0);
+  t.team_id = q.text(1);
+  t.client_identity = q.blob(2);
+  t.client_address = q.text(3);
+  t.language = q.text(4);
+  auto state = parse_thread_state(q.text(5));
+  if (!state) return state.error();
+  t.state = *state;
+  t.expires = q.optional_time(6);
+  t.created = q.time(7);
+  t.updated = q.time(8);
+  return t;
+}
+
+Claim claim_from_row(const Query& q) {
+  Claim c;
+  c.message_id = q.text(0);
+  c.team_id = q.text(1);
+  c.staff_subject = q.text(2);
+  c.staff_name = q.text(3);
+  c.staff_email = q.text(4);
+  c.claimed = q.time(5);
+  return c;
+}
+
+std::string lower_ascii(std::string s) {
+  for (auto& ch : s) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return s;
+}
+
 Result<QueueEntry> queue_entry_from_row(const Query& q) {
   QueueEntry e;
   e.id = q.text(0);
@@ -542,8 +576,33 @@ struct SqliteStore::Impl {
     return ok_status();
   }
 
+  Status insert_threads(const std::vector<Thread>& threads, Timestamp at) {
+    for (const auto& t : threads) {
+      if (!valid_message_id(t.id)) return make_error("store: invalid thread id");
+      if (t.team_id.empty()) return make_error("store: thread " + t.id + " needs a team");
+      auto q = writer->query(sql::insert_thread);
+      if (!q) return q.error();
+      q->bind(1, t.id).bind(2, t.team_id);
+      if (t.client_identity.empty()) q->bind_null(3); else q->bind(3, std::span<const std::uint8_t>(t.client_identity));
+      q->bind(4, t.client_address).bind_or_null(5, t.language).bind(6, to_string(t.state)).bind(7, t.expires).bind(8, at);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    return ok_status();
+  }
+
+  Result<std::optional<Claim>> claim_on(Connection& db, const MessageId& id) {
+    auto q = db.query(sql::select_claim);
+    if (!q) return q.error();
+    q->bind(1, id);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<Claim>();
+    return std::optional<Claim>(claim_from_row(*q));
+  }
+
   Status commit_on_writer(const CommitBatch& batch) {
     const Timestamp at = now();
+    if (auto s = insert_threads(batch.threads, at); !s) return s;
     for (const auto& mc : batch.messages) {
       if (auto s = commit_message(mc, at); !s) return s;
     }
@@ -1447,6 +1506,131 @@ Result<bool> SqliteStore::use_once(OnceKind kind, const Hash& value_hash, Timest
 }
 
 // ---- audit hash chain -----------------------------------------------------------------------------
+
+// ---- threads and team claims -----------------------------------------------------------------------
+
+Result<std::optional<Thread>> SqliteStore::find_thread(const std::string& id) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_thread);
+  if (!q) return q.error();
+  q->bind(1, id);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Thread>();
+  auto t = thread_from_row(*q);
+  if (!t) return t.error();
+  return std::optional<Thread>(std::move(*t));
+}
+
+Result<std::vector<Thread>> SqliteStore::threads_for_identity(const Bytes& identity, std::size_t limit) {
+  std::vector<Thread> out;
+  if (identity.empty()) return out;
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_threads_for_identity);
+  if (!q) return q.error();
+  q->bind(1, std::span<const std::uint8_t>(identity)).bind(2, to_int64(limit));
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto t = thread_from_row(*q);
+    if (!t) return t.error();
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+Result<std::vector<MessageMeta>> SqliteStore::thread_messages(const std::string& thread_id, std::size_t limit) {
+  std::vector<MessageId> ids;
+  {
+    auto db = impl_->readers.acquire();
+    auto q = db->query(sql::select_thread_message_ids);
+    if (!q) return q.error();
+    q->bind(1, thread_id).bind(2, to_int64(limit));
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ids.push_back(q->text(0));
+    }
+  }
+  std::vector<MessageMeta> out;
+  for (const auto& id : ids) {
+    auto m = find_message(id);
+    if (!m) return m.error();
+    if (*m) out.push_back(std::move(**m));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::set_thread_state(const std::string& id, ThreadState from, ThreadState to,
+                                           const AuditEvents& audit) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::update_thread_state);
+    if (!q) return q.error();
+    q->bind(1, id).bind(2, to_string(from)).bind(3, to_string(to)).bind(4, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
+
+Result<ClaimOutcome> SqliteStore::claim(const Claim& claim, const AuditEvents& audit) {
+  return impl_->write<ClaimOutcome>([&]() -> Result<ClaimOutcome> {
+    if (claim.staff_subject.empty()) return make_error("store: a claim needs a staff subject");
+    auto q = impl_->writer->query(sql::insert_claim);
+    if (!q) return q.error();
+    q->bind(1, claim.message_id).bind(2, claim.team_id).bind(3, claim.staff_subject).bind(4, claim.staff_name);
+    q->bind(5, lower_ascii(claim.staff_email)).bind(6, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    ClaimOutcome out;
+    out.claimed = *changed == 1;
+    if (out.claimed) {
+      if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    }
+    auto holder = impl_->claim_on(*impl_->writer, claim.message_id);
+    if (!holder) return holder.error();
+    if (!*holder) return make_error("store: claim of " + claim.message_id + " vanished");
+    out.holder = std::move(**holder);
+    return out;
+  });
+}
+
+Result<std::optional<Claim>> SqliteStore::find_claim(const MessageId& message_id) {
+  auto db = impl_->readers.acquire();
+  return impl_->claim_on(*db, message_id);
+}
+
+Result<bool> SqliteStore::release_claim(const MessageId& message_id, const AuditEvents& audit) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    auto q = impl_->writer->query(sql::delete_claim);
+    if (!q) return q.error();
+    q->bind(1, message_id);
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
+
+Result<bool> SqliteStore::reassign_claim(const Claim& claim, const AuditEvents& audit) {
+  return impl_->write<bool>([&]() -> Result<bool> {
+    if (claim.staff_subject.empty()) return make_error("store: a claim needs a staff subject");
+    auto q = impl_->writer->query(sql::reassign_claim);
+    if (!q) return q.error();
+    q->bind(1, claim.message_id).bind(2, claim.staff_subject).bind(3, claim.staff_name);
+    q->bind(4, lower_ascii(claim.staff_email)).bind(5, impl_->now());
+    auto changed = q->run();
+    if (!changed) return changed.error();
+    if (*changed == 0) return false;
+    if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
+    return true;
+  });
+}
 
 Status SqliteStore::append_audit(const AuditEvents& events) {
   return impl_->write<std::monostate>([&] { return impl_->append_audit_on_writer(events); });

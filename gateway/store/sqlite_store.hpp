@@ -100,6 +100,16 @@ class SqliteStore final : public Store {
   Result<std::size_t> purge_sessions(Timestamp now, Timestamp idle_before) override;
   Result<bool> use_once(OnceKind kind, const Hash& value_hash, Timestamp expires) override;
 
+  Result<std::optional<Thread>> find_thread(const std::string& id) override;
+  Result<std::vector<Thread>> threads_for_identity(const Bytes& identity, std::size_t limit) override;
+  Result<std::vector<MessageMeta>> thread_messages(const std::string& thread_id, std::size_t limit) override;
+  Result<bool> set_thread_state(const std::string& id, ThreadState from, ThreadState to,
+                                const AuditEvents& audit) override;
+  Result<ClaimOutcome> claim(const Claim& claim, const AuditEvents& audit) override;
+  Result<std::optional<Claim>> find_claim(const MessageId& message_id) override;
+  Result<bool> release_claim(const MessageId& message_id, const AuditEvents& audit) override;
+  Result<bool> reassign_claim(const Claim& claim, const AuditEvents& audit) override;
+
   Status append_audit(const AuditEvents& events) override;
   Result<AuditHead> audit_head() override;
   Result<AuditVerification> verify_audit() override;

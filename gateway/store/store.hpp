@@ -154,6 +154,26 @@ class Store {
   // `expires`. true: first use; false: seen before (a replay).
   virtual Result<bool> use_once(OnceKind kind, const Hash& value_hash, Timestamp expires) = 0;
 
+  // ---- threads and team claims --------------------------------------------------------------------
+  // Threads are created with CommitBatch::threads, together with their first message.
+  virtual Result<std::optional<Thread>> find_thread(const std::string& id) = 0;
+  // The threads bound to a client identity key, newest first.
+  virtual Result<std::vector<Thread>> threads_for_identity(const Bytes& identity, std::size_t limit) = 0;
+  // The messages of a thread (any kind but notifications and DSNs), oldest first.
+  virtual Result<std::vector<MessageMeta>> thread_messages(const std::string& thread_id, std::size_t limit) = 0;
+  // open <-> closed, only from `from`; false if the thread was not in `from`.
+  virtual Result<bool> set_thread_state(const std::string& id, ThreadState from, ThreadState to,
+                                        const AuditEvents& audit) = 0;
+  // The first caller claims the message (the store sets `claimed`); later callers get the claim in
+  // force. `audit` is appended only when this call claimed it.
+  virtual Result<ClaimOutcome> claim(const Claim& claim, const AuditEvents& audit) = 0;
+  virtual Result<std::optional<Claim>> find_claim(const MessageId& message_id) = 0;
+  // A team lead's release: the message is unclaimed again. false: it was not claimed.
+  virtual Result<bool> release_claim(const MessageId& message_id, const AuditEvents& audit) = 0;
+  // A team lead's reassignment to another member (the store sets `claimed` anew). false: it was not
+  // claimed (nothing to reassign; use claim()).
+  virtual Result<bool> reassign_claim(const Claim& claim, const AuditEvents& audit) = 0;
+
   // ---- audit hash chain -----------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvents& events) = 0;
   virtual Result<AuditHead> audit_head() = 0;

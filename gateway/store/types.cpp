@@ -56,6 +56,7 @@ constexpr Name<QueueState> queue_states[] = {
     {QueueState::queued, "queued"}, {QueueState::leased, "leased"},   {QueueState::done, "done"},
     {QueueState::failed, "failed"}, {QueueState::dropped, "dropped"},
 };
+constexpr Name<ThreadState> thread_states[] = {{ThreadState::open, "open"}, {ThreadState::closed, "closed"}};
 constexpr Name<PinIssue> pin_issues[] = {
     {PinIssue::issued, "issued"},
     {PinIssue::rate_limited, "rate_limited"},
@@ -109,6 +110,7 @@ std::string_view to_string(OnceKind v) { return v == OnceKind::code ? "code" : "
 std::string_view to_string(TokenPurpose v) { return name_of(token_purposes, v); }
 std::string_view to_string(DeliveryKind v) { return name_of(delivery_kinds, v); }
 std::string_view to_string(QueueState v) { return name_of(queue_states, v); }
+std::string_view to_string(ThreadState v) { return name_of(thread_states, v); }
 std::string_view to_string(PinIssue v) { return name_of(pin_issues, v); }
 std::string_view to_string(PinVerdict v) { return name_of(pin_verdicts, v); }
 
@@ -121,5 +123,6 @@ Result<UnlockKind> parse_unlock_kind(std::string_view t) { return parse(unlock_k
 Result<TokenPurpose> parse_token_purpose(std::string_view t) { return parse(token_purposes, t, "token purpose"); }
 Result<DeliveryKind> parse_delivery_kind(std::string_view t) { return parse(delivery_kinds, t, "delivery kind"); }
 Result<QueueState> parse_queue_state(std::string_view t) { return parse(queue_states, t, "queue state"); }
+Result<ThreadState> parse_thread_state(std::string_view t) { return parse(thread_states, t, "thread state"); }
 
 }  // namespace sinetti::store

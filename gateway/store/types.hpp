@@ -228,6 +228,40 @@ struct Session {
 // What a single-use value is (SqliteStore's auth_once.kind).
 enum class OnceKind { code, nonce };
 std::string_view to_string(OnceKind k);
+// ---- threads and team claims ----------------------------------------------------------------------
+
+// A conversation between a client and a team. Started by a strongly identified client in the
+// portal (then bound to that client's identity key) or by a protected message for a team. Every
+// message of a thread carries its id in MessageMeta::thread_id.
+enum class ThreadState { open, closed };
+
+struct Thread {
+  std::string id;               // chosen by the caller, like a message id
+  std::string team_id;
+  Bytes client_identity;        // keyed hash of the client's identity code; empty: not identified
+  std::string client_address;   // where the client's notifications go; empty: none
+  std::string language;         // the client's language ("fi", "sv", "en"); empty: instance default
+  ThreadState state = ThreadState::open;
+  std::optional<Timestamp> expires;  // a thread past this is no longer live
+  Timestamp created{};  // kept by the store
+  Timestamp updated{};  // kept by the store
+};
+
+// The staff member who opened (claimed) a team message: only they read it from then on.
+struct Claim {
+  MessageId message_id;
+  std::string team_id;
+  std::string staff_subject;  // the staff IdP's `sub`
+  std::string staff_name;     // display name, shown to the other members
+  std::string staff_email;    // the staff IdP's e-mail claim at claim time: the only sender whose
+                              // mail to the thread's reply address is accepted
+  Timestamp claimed{};        // kept by the store
+};
+
+struct ClaimOutcome {
+  bool claimed = false;  // true: this call claimed it; false: someone (maybe the same) had it already
+  Claim holder;          // the claim in force after the call
+};
 
 // ---- audit log ------------------------------------------------------------------------------------
 
@@ -292,6 +326,7 @@ struct CommitBatch {
   std::vector<MessageCommit> messages;
   std::vector<QueueEntry> queue;
   std::vector<ReadToken> tokens;
+  std::vector<Thread> threads;  // created before the messages that name them
   AuditEvents audit;
 };
 
@@ -317,6 +352,7 @@ std::string_view to_string(ShredReason v);
 std::string_view to_string(TokenPurpose v);
 std::string_view to_string(DeliveryKind v);
 std::string_view to_string(QueueState v);
+std::string_view to_string(ThreadState v);
 std::string_view to_string(PinIssue v);
 std::string_view to_string(PinVerdict v);
 
@@ -327,5 +363,6 @@ Result<UnlockKind> parse_unlock_kind(std::string_view text);
 Result<TokenPurpose> parse_token_purpose(std::string_view text);
 Result<DeliveryKind> parse_delivery_kind(std::string_view text);
 Result<QueueState> parse_queue_state(std::string_view text);
+Result<ThreadState> parse_thread_state(std::string_view text);
 
 }  // namespace sinetti::store

@@ -11,6 +11,7 @@ constexpr Migration product_migrations[] = {
     {1, "messages, chunks, read tokens, PIN challenges, device bindings, queue, sessions, audit chain",
      sql::migration_1},
     {2, "session identity, single-use authorization codes and nonces", sql::migration_2},
+    {3, "threads and team message claims", sql::migration_3},
 };
 
 Result<int> apply(Connection& db, std::span<const Migration> list, Timestamp now) {

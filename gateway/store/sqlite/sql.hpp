@@ -189,6 +189,63 @@ CREATE INDEX auth_once_expires ON auth_once (expires_at);
 )sql";
 
 
+// Version 3 (version 2 is the session identity and single-use sign-in values).
+inline constexpr const char* migration_3 = R"sql(
+-- threads: conversations between a client and a team. client_identity is the keyed hash of the
+-- client's identity code when a strongly identified client started it (NULL otherwise).
+CREATE TABLE threads (
+  id              TEXT   NOT NULL PRIMARY KEY,
+  team_id         TEXT   NOT NULL,
+  client_identity BLOB,
+  client_address  TEXT   NOT NULL,               -- where the client's notifications go, '' none
+  language        TEXT,
+  state           TEXT   NOT NULL,               -- open | closed
+  expires_at      BIGINT,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL
+);
+CREATE INDEX threads_identity ON threads (client_identity, created_at);
+
+-- message_claims: the staff member who opened a team message first. One row per claimed message;
+-- a release deletes it, a reassignment replaces it (both audited by the caller).
+CREATE TABLE message_claims (
+  message_id    TEXT   NOT NULL PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+  team_id       TEXT   NOT NULL,
+  staff_subject TEXT   NOT NULL,
+  staff_name    TEXT   NOT NULL,
+  staff_email   TEXT   NOT NULL,                 -- from the staff IdP at claim time, lower case
+  claimed_at    BIGINT NOT NULL
+);
+)sql";
+
+// ---- threads and claims ---------------------------------------------------------------------------
+
+inline constexpr const char* insert_thread = R"sql(
+INSERT INTO threads (id, team_id, client_identity, client_address, language, state, expires_at, created_at,
+                     updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8))sql";
+inline constexpr const char* select_thread = R"sql(
+SELECT id, team_id, client_identity, client_address, language, state, expires_at, created_at, updated_at
+FROM threads WHERE id = ?1)sql";
+inline constexpr const char* select_threads_for_identity = R"sql(
+SELECT id, team_id, client_identity, client_address, language, state, expires_at, created_at, updated_at
+FROM threads WHERE client_identity = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2)sql";
+inline constexpr const char* select_thread_message_ids = R"sql(
+SELECT id FROM messages WHERE thread_id = ?1 AND kind NOT IN ('notification', 'dsn') AND state <> 'receiving'
+ORDER BY created_at, id LIMIT ?2)sql";
+inline constexpr const char* update_thread_state =
+    "UPDATE threads SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2";
+inline constexpr const char* insert_claim = R"sql(
+INSERT INTO message_claims (message_id, team_id, staff_subject, staff_name, staff_email, claimed_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (message_id) DO NOTHING)sql";
+inline constexpr const char* select_claim = R"sql(
+SELECT message_id, team_id, staff_subject, staff_name, staff_email, claimed_at
+FROM message_claims WHERE message_id = ?1)sql";
+inline constexpr const char* delete_claim = "DELETE FROM message_claims WHERE message_id = ?1";
+inline constexpr const char* reassign_claim = R"sql(
+UPDATE message_claims SET staff_subject = ?2, staff_name = ?3, staff_email = ?4, claimed_at = ?5
+WHERE message_id = ?1)sql";
+
 // ---- messages -------------------------------------------------------------------------------------
 
 inline constexpr const char* insert_message = R"sql(

@@ -20,6 +20,7 @@ listeners:
 portal: {address: "127.0.0.1:0", tls: {cert_file: c.pem, key_file: k.pem}}
 delivery: {transport: "maildir:mail"}
 sms: {driver: file, file: {path: sms.jsonl}, default_country: "358"}
+notifications: {reply_domain: tyollisyys.example.fi}
 teams:
   - {id: neuvonta, name: {fi: N, sv: N, en: N}, address: neuvonta@tyollisyys.example.fi, mailbox: n@intra.example.fi}
   - {id: palvelut, name: {fi: P, sv: P, en: P}, address: Palvelut@kunta.example.fi, mailbox: p@intra.example.fi}
@@ -96,6 +97,43 @@ BOOST_AUTO_TEST_CASE(submission_needs_a_trusted_network_or_auth) {
   authenticated.auth_user = "alice";
   BOOST_TEST(!policy->check_sender(authenticated, "alice@tyollisyys.example.fi").has_value());
   BOOST_TEST(!policy->check_recipient(authenticated, "client@gmail.com").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(reply_addresses_only_from_the_mail_server_on_submission) {
+  const auto config = policy_config();
+  const std::string token(43, 'A');
+  const std::string reply = "reply+" + token + "@tyollisyys.example.fi";
+  // Inbound: a reply address is refused although its domain is one of the listener's.
+  const auto inbound = make_recipient_policy(*config, *config->find_listener("inbound"));
+  smtp::SessionInfo anyone;
+  const auto in = inbound->check_recipient(anyone, reply);
+  BOOST_TEST_REQUIRE(in.has_value());
+  BOOST_TEST(in->code == 550);
+  BOOST_TEST(in->enhanced == "5.7.1");
+  BOOST_TEST(code(inbound->check_recipient(anyone, "REPLY+" + token + "@Tyollisyys.Example.FI")) == 550);
+  BOOST_TEST(code(inbound->check_recipient(anyone, "replyer@tyollisyys.example.fi")) == 0);  // not "reply+"
+
+  const auto submission = make_recipient_policy(*config, *config->find_listener("submission"));
+  smtp::SessionInfo server;
+  server.trusted_network = true;
+  BOOST_TEST(code(submission->check_recipient(server, reply)) == 0);
+  // Authenticated from elsewhere is not the organisation's mail server.
+  smtp::SessionInfo authenticated;
+  authenticated.auth_user = "alice";
+  const auto a = submission->check_recipient(authenticated, reply);
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST(a->enhanced == "5.7.1");
+  BOOST_TEST(code(submission->check_recipient(authenticated, "client@gmail.com")) == 0);
+  // A malformed token is no reply address of ours: 5.1.1 at RCPT.
+  for (const std::string& bad : std::vector<std::string>{"reply+short@tyollisyys.example.fi", "reply+" + std::string(43, '!') + "@tyollisyys.example.fi",
+                                "reply+" + std::string(44, 'A') + "@tyollisyys.example.fi", "reply+@tyollisyys.example.fi"}) {
+    const auto r = submission->check_recipient(server, bad);
+    BOOST_TEST_REQUIRE(r.has_value(), bad);
+    BOOST_TEST(r->code == 550, bad);
+    BOOST_TEST(r->enhanced == "5.1.1", bad);
+  }
+  // Another domain is ordinary mail.
+  BOOST_TEST(code(submission->check_recipient(server, "reply+short@elsewhere.example")) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
