@@ -3,7 +3,6 @@
 // disk's own write+fdatasync rate measured in the same run and directory. Reports; asserts nothing.
 //   sinetti_store_bench [--dir DIR] [--seconds S] [--size BYTES] [--submitters N,N,...]
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/primitives.hpp"
 #include "gateway/store/sqlite_store.hpp"
 #include "sinetti/clock.hpp"
 
@@ -33,12 +33,7 @@ struct Args {
   std::vector<int> submitters = {1, 8, 32};
 };
 
-Hash sha256(std::span<const std::uint8_t> data) {
-  Hash out{};
-  unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha256(), nullptr) != 1) std::abort();
-  return out;
-}
+Hash sha256(std::span<const std::uint8_t> data) { return sinetti::crypto::sha256(data); }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
