@@ -10,6 +10,7 @@
 #include "crypto/sealed_stream.hpp"
 #include "crypto/tokens.hpp"
 #include "gateway/i18n/format.hpp"
+#include "gateway/portal/client_message.hpp"
 #include "gateway/portal/content.hpp"
 #include "gateway/portal/html_sanitizer.hpp"
 #include "gateway/portal/multipart.hpp"
@@ -42,6 +43,9 @@ constexpr std::uint64_t max_inline_images = 10 * 1024 * 1024;
 // A reply from the portal: its text and its files (their bytes are within portal.max_body_size).
 constexpr std::size_t max_reply_text = 100 * 1024;
 constexpr std::size_t max_reply_files = 10;
+// /threads lists at most this many threads; a thread page shows at most this many messages.
+constexpr std::size_t max_listed_threads = 100;
+constexpr std::size_t max_thread_messages = 200;
 
 store::Timestamp now_ts(const Clock& clock) { return store::to_timestamp(clock.now()); }
 
@@ -975,6 +979,346 @@ class Handling {
     return redirect(link.base + "/read?lang=" + std::string(config::to_string(lang_)) + "&replied=1");
   }
 
+  // ---- client-initiated messages: /new and /threads -------------------------------------------
+  // A strongly identified citizen (the session's identity, kind citizen) writes to a team and
+  // comes back to their own threads. Without one, every page offers identification and changes
+  // nothing; a thread is found only through the identity key it is bound to, so another
+  // identity's thread is the same 404 as an unknown one.
+
+  const auth::Identity* citizen() const {
+    if (!session_ || !session_->identity || !session_->identity->is_citizen()) return nullptr;
+    if (session_->identity->identity_key.empty()) return nullptr;
+    return &*session_->identity;
+  }
+
+  std::string lang_query() const { return "?lang=" + std::string(config::to_string(lang_)); }
+
+  // The page that explains and offers the citizen providers; back to `next` after identifying.
+  Response identify_page(const std::string& next, bool for_threads) {
+    std::vector<TemplateMap> providers;
+    if (ctx_.oidc != nullptr) {
+      for (const auto* p : ctx_.oidc->of_kind(config::ProviderKind::citizen)) {
+        const auto name = p->name.find(lang_);
+        providers.push_back({{"href", "/auth/" + p->id + "/start?next=" + percent_encode(next + lang_query()) +
+                                          "&lang=" + config::to_string(lang_)},
+                             {"name", name != p->name.end() ? name->second : p->id}});
+      }
+    }
+    const bool staff = session_ && session_->identity && session_->identity->is_staff();
+    TemplateMap v = {{"for_new", !for_threads},
+                     {"for_threads", for_threads},
+                     {"staff_signed_in", staff},
+                     {"identify_available", !providers.empty()},
+                     {"providers", std::move(providers)}};
+    return page(200, "client-identify", std::move(v));
+  }
+
+  struct ClientForm {
+    std::map<std::string, std::string, std::less<>> form;
+    std::vector<FormPart> files;
+    std::optional<Response> early;
+  };
+
+  // A POST's fields and files (urlencoded or multipart), the session, and its CSRF token.
+  ClientForm client_form(const std::string& back) {
+    ClientForm f;
+    const auto type = req_.header("content-type").value_or("");
+    if (type.starts_with("application/x-www-form-urlencoded")) {
+      f.form = parse_form(req_.body);
+    } else if (const auto boundary = form_boundary(type)) {
+      auto parts = parse_multipart(req_.body, *boundary);
+      if (!parts) {
+        f.early = error_page(400, "bad_request");
+        return f;
+      }
+      for (auto& part : *parts) {
+        if (part.filename) f.files.push_back(std::move(part));
+        else if (f.form.size() < max_form_fields) f.form.emplace(part.name, std::string(part.data));
+      }
+    } else {
+      f.early = error_page(400, "bad_request");
+      return f;
+    }
+    if (auto e = load_session(false)) {
+      f.early = server_error("session", *e);
+      return f;
+    }
+    if (!csrf_ok(f.form)) {
+      ctx_.logger.info("portal_csrf_refused", {{"path", "client"}, {"session", session_.has_value()}});
+      f.early = error_page(403, "session", {{"back", back + lang_query()}});
+    }
+    return f;
+  }
+
+  // The draft from a posted form: text trimmed, only file fields that carry a file.
+  static ClientDraft draft_of(const ClientForm& f) {
+    ClientDraft d;
+    const auto value = [&](const char* k) {
+      const auto it = f.form.find(k);
+      return it != f.form.end() ? it->second : std::string();
+    };
+    d.team_id = value("team");
+    d.subject = trim_trailing_space(value("subject"));
+    while (!d.subject.empty() && (d.subject.front() == ' ' || d.subject.front() == '\t')) d.subject.erase(0, 1);
+    d.text = trim_trailing_space(value("text"));
+    for (const auto& file : f.files) {
+      if (file.filename && !file.filename->empty() && !file.data.empty()) d.files.push_back(&file);
+    }
+    return d;
+  }
+
+  // The draft's values for a form shown again (text that could not be used is not shown again).
+  void draft_values(TemplateMap& v, const ClientDraft& d, const DraftErrors& e) {
+    v.insert_or_assign("csrf", csrf());
+    v.insert_or_assign("max_files", std::to_string(max_client_files));
+    v.insert_or_assign("max_size", format_size(cfg_.portal.max_body_size, lang_));
+    v.insert_or_assign("max_subject", std::to_string(max_client_subject));
+    v.insert_or_assign("subject", e.subject_long || e.subject_encoding ? std::string() : d.subject);
+    v.insert_or_assign("text", e.text_long || e.text_encoding ? std::string() : d.text);
+    v.insert_or_assign("has_errors", e.any());
+    v.insert_or_assign("team_error", e.team_unknown);
+    v.insert_or_assign("subject_error", e.subject());
+    v.insert_or_assign("subject_empty", e.subject_empty);
+    v.insert_or_assign("subject_long", e.subject_long);
+    v.insert_or_assign("subject_encoding", e.subject_encoding);
+    v.insert_or_assign("text_error", e.text());
+    v.insert_or_assign("text_empty", e.text_empty);
+    v.insert_or_assign("text_long", e.text_long);
+    v.insert_or_assign("text_encoding", e.text_encoding);
+    v.insert_or_assign("files_error", e.files());
+    v.insert_or_assign("files_many", e.files_many);
+    v.insert_or_assign("files_large", e.files_large);
+  }
+
+  Response new_page(const ClientDraft& d, const DraftErrors& e, int status) {
+    std::vector<TemplateMap> teams;
+    for (const auto& t : cfg_.teams) {
+      teams.push_back({{"id", t.id}, {"name", team_display_name(t, lang_)}, {"selected", t.id == d.team_id}});
+    }
+    TemplateMap v = {{"teams", std::move(teams)}, {"none_selected", cfg_.find_team(d.team_id) == nullptr}};
+    draft_values(v, d, e);
+    return page(status, "new", std::move(v));
+  }
+
+  // GET /new: identification first, then the form. Changes nothing.
+  Response new_form() {
+    if (auto e = load_session(false)) return server_error("session", *e);
+    if (citizen() == nullptr) return identify_page("/new", false);
+    return new_page({}, {}, 200);
+  }
+
+  // POST /new: a sealed message to the team in a new thread bound to the client's identity.
+  Response new_submit() {
+    auto f = client_form("/new");
+    if (f.early) return std::move(*f.early);
+    const auth::Identity* client = citizen();
+    if (client == nullptr) return redirect("/new" + lang_query());
+    const ClientDraft d = draft_of(f);
+    const DraftErrors e = check_draft(cfg_, d, true);
+    if (e.any()) return new_page(d, e, 422);
+    const config::Team* team = cfg_.find_team(d.team_id);
+    auto built = build_client_message(ctx_, *team, nullptr, *client, lang_, d);
+    if (!built) return server_error("client_message", built.error());
+    const std::string id = built->message_id;
+    const std::string thread = built->thread_id;
+    if (auto c = ctx_.store.commit(std::move(built->batch)); !c) return server_error("client_message", c.error());
+    ctx_.logger.info("portal_client_message", {{"message", id}, {"thread", thread}, {"team", team->id},
+                                               {"attachments", d.files.size()}, {"new_thread", true}});
+    return redirect("/threads/" + thread + "/sent/" + id + lang_query());
+  }
+
+  // The identified client's thread `id`, or nothing (unknown and someone else's alike).
+  Result<std::optional<store::Thread>> own_thread(const std::string& id) {
+    const auth::Identity* client = citizen();
+    if (client == nullptr) return std::optional<store::Thread>();
+    auto found = ctx_.store.find_thread(id);
+    if (!found) return found.error();
+    if (!*found || (*found)->client_identity.empty() || !client->matches_identity_key((*found)->client_identity)) {
+      return std::optional<store::Thread>();
+    }
+    return found;
+  }
+
+  bool thread_live(const store::Thread& t) const {
+    return t.state == store::ThreadState::open && (!t.expires || *t.expires > now_ts(ctx_.clock));
+  }
+
+  // A staff reply bound to the client's identity, or what the client wrote in the portal.
+  bool client_may_read(const store::MessageMeta& m) const {
+    if (m.kind != store::MessageKind::protected_message || store::is_shredded(m.state) || !m.wrapped_key) return false;
+    if (m.state == store::MessageState::locked) return false;
+    if (m.unlock.kind == store::UnlockKind::identity) {
+      const auth::Identity* client = citizen();
+      return client != nullptr && client->matches_identity_key(m.unlock.identity_hash);
+    }
+    return written_by_client(m);
+  }
+
+  static bool from_team(const store::MessageMeta& m) {
+    return m.kind == store::MessageKind::protected_message && m.unlock.kind == store::UnlockKind::identity;
+  }
+
+  std::string team_of(const store::Thread& t) const {
+    const config::Team* team = cfg_.find_team(t.team_id);
+    return team != nullptr ? team_display_name(*team, lang_) : t.team_id;
+  }
+
+  std::string when(store::Timestamp t) const {
+    return i18n::format_date(std::chrono::system_clock::time_point(t), lang_);
+  }
+
+  // GET /threads: the identified client's own threads, newest first.
+  Response threads() {
+    if (auto e = load_session(false)) return server_error("session", *e);
+    const auth::Identity* client = citizen();
+    if (client == nullptr) return identify_page("/threads", true);
+    auto list = ctx_.store.threads_for_identity(client->identity_key, max_listed_threads);
+    if (!list) return server_error("threads", list.error());
+    std::vector<TemplateMap> rows;
+    for (const auto& t : *list) {
+      auto messages = ctx_.store.thread_messages(t.id, max_thread_messages);
+      if (!messages) return server_error("threads", messages.error());
+      store::Timestamp last = t.created;
+      for (const auto& m : *messages) last = std::max(last, m.stored.value_or(m.created));
+      const bool live = thread_live(t);
+      rows.push_back({{"href", "/threads/" + t.id + lang_query()},
+                      {"team", team_of(t)},
+                      {"started", when(t.created)},
+                      {"last", when(last)},
+                      {"count", std::to_string(messages->size())},
+                      {"open", live},
+                      {"closed", !live}});
+    }
+    TemplateMap v = {{"has_threads", !rows.empty()}, {"threads", std::move(rows)}};
+    return page(200, "threads", std::move(v));
+  }
+
+  // One message of a thread as the thread page shows it; readable ones with their text.
+  Result<TemplateMap> thread_entry(const store::Thread& t, const store::MessageMeta& m) {
+    const bool readable = client_may_read(m);
+    TemplateMap e = {{"date", when(m.stored.value_or(m.created))},
+                     {"from_team", from_team(m)},
+                     {"from_client", !from_team(m)},
+                     {"team", team_of(t)},
+                     {"ref", m.id},
+                     {"readable", readable}};
+    if (!readable) return e;
+    auto reader = sealed::ContentReader::open(ctx_.store, m, ctx_.ring);
+    if (!reader) return reader.error();
+    auto message = mime::read_message_source(*reader, mime::Limits{});
+    if (!message) return message.error();
+    const mime::TextBody* body = nullptr;
+    for (const auto& text : message->texts) {
+      if (text.content_type == "text/plain") {
+        body = &text;
+        break;
+      }
+    }
+    if (body == nullptr && !message->texts.empty()) body = &message->texts.front();
+    std::vector<TemplateMap> attachments;
+    for (std::size_t i = 0; i < message->attachments.size(); ++i) {
+      const auto& part = message->attachments[i].part;
+      attachments.push_back({{"href", "/threads/" + t.id + "/attachment/" + m.id + "/" + std::to_string(i)},
+                             {"name", part.filename.empty() ? "attachment-" + std::to_string(i + 1) : part.filename},
+                             {"type", part.content_type},
+                             {"size", format_size(part.decoded_size, lang_)}});
+    }
+    e.insert_or_assign("subject", message->subject);
+    e.insert_or_assign("body_html", body != nullptr ? linkify_text(body->text) : std::string());
+    e.insert_or_assign("html_as_text", body != nullptr && body->content_type != "text/plain");
+    e.insert_or_assign("truncated", body != nullptr && body->truncated);
+    e.insert_or_assign("has_attachments", !attachments.empty());
+    e.insert_or_assign("attachments", std::move(attachments));
+    auto s = ctx_.store.append_audit({{"message.viewed", m.id, "client", "ok", nlohmann::json{{"via", "thread"}, {"thread", t.id}}.dump()}});
+    if (!s) ctx_.logger.error("portal_audit_failed", {{"message", m.id}, {"error", s.error().message}});
+    return e;
+  }
+
+  Response thread_page(const store::Thread& t, const ClientDraft& d, const DraftErrors& err, int status) {
+    auto messages = ctx_.store.thread_messages(t.id, max_thread_messages);
+    if (!messages) return server_error("thread", messages.error());
+    std::vector<TemplateMap> entries;
+    for (const auto& m : *messages) {
+      auto e = thread_entry(t, m);
+      if (!e) return server_error("thread", e.error());
+      entries.push_back(std::move(*e));
+    }
+    const bool live = thread_live(t);
+    TemplateMap v = {{"team", team_of(t)},
+                     {"started", when(t.created)},
+                     {"messages", std::move(entries)},
+                     {"open", live},
+                     {"closed", !live},
+                     {"action", "/threads/" + t.id + "/reply" + lang_query()}};
+    draft_values(v, d, err);
+    if (status == 200) ctx_.logger.info("portal_thread_viewed", {{"thread", t.id}, {"messages", messages->size()}});
+    return page(status, "thread", std::move(v));
+  }
+
+  // GET /threads/{id}
+  Response thread(const Route& r) {
+    if (auto e = load_session(false)) return server_error("session", *e);
+    if (citizen() == nullptr) return identify_page("/threads/" + r.token, true);
+    auto t = own_thread(r.token);
+    if (!t) return server_error("thread", t.error());
+    if (!*t) return error_page(404, "not_found");
+    return thread_page(**t, {}, {}, 200);
+  }
+
+  // The message `id` of the client's thread, if it is one they may read; else nothing.
+  Result<std::optional<store::MessageMeta>> thread_message(const store::Thread& t, const std::string& id) {
+    auto m = ctx_.store.find_message(id);
+    if (!m) return m.error();
+    if (!*m || (*m)->thread_id != t.id || !client_may_read(**m)) return std::optional<store::MessageMeta>();
+    return m;
+  }
+
+  // GET /threads/{id}/sent/{message}: the receipt — reference, team, time; no content.
+  Response thread_sent(const Route& r) {
+    if (auto e = load_session(false)) return server_error("session", *e);
+    if (citizen() == nullptr) return identify_page("/threads", true);
+    auto t = own_thread(r.token);
+    if (!t) return server_error("thread", t.error());
+    if (!*t) return error_page(404, "not_found");
+    auto m = thread_message(**t, r.item);
+    if (!m) return server_error("thread", m.error());
+    if (!*m || !written_by_client(**m)) return error_page(404, "not_found");
+    TemplateMap v = {{"ref", (*m)->id},
+                     {"team", team_of(**t)},
+                     {"date", when((*m)->stored.value_or((*m)->created))},
+                     {"thread_href", "/threads/" + (*t)->id + lang_query()},
+                     {"first", (*m)->id == (*t)->id}};
+    return page(200, "client-sent", std::move(v));
+  }
+
+  // GET /threads/{id}/attachment/{message}/{n}
+  Response thread_attachment(const Route& r);
+
+  // POST /threads/{id}/reply: a further message to the team in the same thread.
+  Response thread_reply(const Route& r) {
+    auto f = client_form("/threads/" + r.token);
+    if (f.early) return std::move(*f.early);
+    if (citizen() == nullptr) return redirect("/threads" + lang_query());
+    auto t = own_thread(r.token);
+    if (!t) return server_error("thread", t.error());
+    if (!*t) return error_page(404, "not_found");
+    const store::Thread& thread = **t;
+    const config::Team* team = cfg_.find_team(thread.team_id);
+    if (!thread_live(thread) || team == nullptr) return thread_page(thread, {}, {}, 409);
+    ClientDraft d = draft_of(f);
+    d.team_id.clear();
+    d.subject.clear();
+    const DraftErrors e = check_draft(cfg_, d, false);
+    if (e.any()) return thread_page(thread, d, e, 422);
+    auto built = build_client_message(ctx_, *team, &thread, *citizen(), lang_, d);
+    if (!built) return server_error("client_message", built.error());
+    const std::string id = built->message_id;
+    if (auto c = ctx_.store.commit(std::move(built->batch)); !c) return server_error("client_message", c.error());
+    ctx_.logger.info("portal_client_message", {{"message", id}, {"thread", thread.id}, {"team", team->id},
+                                               {"attachments", d.files.size()}, {"new_thread", false}});
+    return redirect("/threads/" + thread.id + "/sent/" + id + lang_query());
+  }
+
   // ---- dispatch ------------------------------------------------------------------------------------
 
   Response dispatch(const Route& r) {
@@ -1004,6 +1348,13 @@ class Handling {
       case RouteKind::attachment: return attachment(r);
       case RouteKind::pin_missing: return pin_missing(r);
       case RouteKind::reply: return reply(r);
+      case RouteKind::new_form: return new_form();
+      case RouteKind::new_submit: return new_submit();
+      case RouteKind::threads: return threads();
+      case RouteKind::thread: return thread(r);
+      case RouteKind::thread_sent: return thread_sent(r);
+      case RouteKind::thread_attachment: return thread_attachment(r);
+      case RouteKind::thread_reply: return thread_reply(r);
       case RouteKind::not_found: break;
     }
     return error_page(404, "not_found");
@@ -1066,6 +1417,38 @@ Response Handling::attachment(const Route& r) {
   res.stream = std::make_shared<AttachmentStream>(std::move(*reader), part.index);
   audit("message.downloaded", link, "ok", {{"attachment", *r.index}});
   ctx_.logger.info("portal_download", {{"message", link.meta.id}, {"attachment", *r.index}});
+  return res;
+}
+
+// GET /threads/{id}/attachment/{message}/{n}: a file of a message the client may read in their
+// own thread, streamed like a read link's download.
+Response Handling::thread_attachment(const Route& r) {
+  if (auto e = load_session(false)) return server_error("session", *e);
+  if (citizen() == nullptr) return identify_page("/threads", true);
+  auto t = own_thread(r.token);
+  if (!t) return server_error("thread", t.error());
+  if (!*t) return error_page(404, "not_found");
+  auto m = thread_message(**t, r.item);
+  if (!m) return server_error("thread", m.error());
+  if (!*m) return error_page(404, "not_found");
+  const store::MessageMeta& meta = **m;
+  auto reader = sealed::ContentReader::open(ctx_.store, meta, ctx_.ring);
+  if (!reader) return server_error("read", reader.error());
+  mime::Limits limits;
+  limits.max_text_bytes = metadata_text_bytes;
+  auto message = mime::read_message_source(*reader, limits);
+  if (!message) return server_error("read", message.error());
+  if (!r.index || *r.index >= message->attachments.size()) return error_page(404, "not_found");
+  const auto& part = message->attachments[*r.index].part;
+  Response res;
+  res.set("Content-Type", safe_download_type(part.content_type, part.charset));
+  res.set("Content-Disposition", content_disposition(part.filename, "attachment-" + std::to_string(*r.index + 1)));
+  res.set("Content-Security-Policy", "default-src 'none'; sandbox");
+  res.stream = std::make_shared<AttachmentStream>(std::move(*reader), part.index);
+  auto s = ctx_.store.append_audit({{"message.downloaded", meta.id, "client", "ok",
+                                     nlohmann::json{{"via", "thread"}, {"thread", (*t)->id}, {"attachment", *r.index}}.dump()}});
+  if (!s) ctx_.logger.error("portal_audit_failed", {{"message", meta.id}, {"error", s.error().message}});
+  ctx_.logger.info("portal_download", {{"message", meta.id}, {"attachment", *r.index}});
   return res;
 }
 

@@ -55,6 +55,13 @@ const char* route_label(RouteKind k) {
     case RouteKind::read: return "read";
     case RouteKind::attachment: return "attachment";
     case RouteKind::reply: return "reply";
+    case RouteKind::new_form: return "new";
+    case RouteKind::new_submit: return "new_submit";
+    case RouteKind::threads: return "threads";
+    case RouteKind::thread: return "thread";
+    case RouteKind::thread_sent: return "thread_sent";
+    case RouteKind::thread_attachment: return "thread_attachment";
+    case RouteKind::thread_reply: return "thread_reply";
     case RouteKind::auth_start: return "auth_start";
     case RouteKind::auth_callback: return "auth_callback";
     case RouteKind::auth_jwks: return "auth_jwks";

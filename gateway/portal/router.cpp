@@ -39,6 +39,45 @@ Route make(RouteKind kind, std::string_view method, std::string_view wanted, std
   return r;
 }
 
+// "0", "1", ... without leading zeros.
+std::optional<std::size_t> number(std::string_view n) {
+  std::size_t index = 0;
+  if (n.empty() || n.size() > 6 || (n.size() > 1 && n.front() == '0')) return std::nullopt;
+  const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+  if (ec != std::errc() || end != n.data() + n.size()) return std::nullopt;
+  return index;
+}
+
+// /new and /threads/...: thread and message ids are message-id-like, checked like tokens.
+Route client_route(std::string_view method, const std::vector<std::string_view>& s) {
+  if (s[0] == "new") {
+    if (s.size() != 1) return Route{};
+    if (method == "POST") return make(RouteKind::new_submit, method, "POST");
+    auto r = make(RouteKind::new_form, method, "GET");
+    if (!r.method_allowed) r.allow = "GET, HEAD, POST";
+    return r;
+  }
+  if (s.size() == 1) return make(RouteKind::threads, method, "GET");
+  if (!token_chars(s[1]) || s[1].size() > 64) return Route{};
+  std::string thread(s[1]);
+  if (s.size() == 2) return make(RouteKind::thread, method, "GET", std::move(thread));
+  if (s.size() == 3 && s[2] == "reply") return make(RouteKind::thread_reply, method, "POST", std::move(thread));
+  if (s.size() == 4 && s[2] == "sent" && token_chars(s[3]) && s[3].size() <= 64) {
+    auto r = make(RouteKind::thread_sent, method, "GET", std::move(thread));
+    r.item = std::string(s[3]);
+    return r;
+  }
+  if (s.size() == 5 && s[2] == "attachment" && token_chars(s[3]) && s[3].size() <= 64) {
+    const auto index = number(s[4]);
+    if (!index) return Route{};
+    auto r = make(RouteKind::thread_attachment, method, "GET", std::move(thread));
+    r.item = std::string(s[3]);
+    r.index = index;
+    return r;
+  }
+  return Route{};
+}
+
 }  // namespace
 
 Route route(std::string_view method, std::string_view path) {
@@ -52,6 +91,7 @@ Route route(std::string_view method, std::string_view path) {
     if (s[2] == "callback") return make(RouteKind::auth_callback, method, "GET", std::string(s[1]));
     return Route{};
   }
+  if (!s.empty() && (s[0] == "new" || s[0] == "threads")) return client_route(method, s);
   if (s.size() < 2 || s[0] != "m" || !token_chars(s[1])) return Route{};
   std::string token(s[1]);
   if (s.size() == 2) return make(RouteKind::landing, method, "GET", std::move(token));

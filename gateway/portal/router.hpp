@@ -18,6 +18,14 @@ enum class RouteKind {
   read,           // GET /m/{token}/read
   attachment,     // GET /m/{token}/attachment/{n}
   reply,          // POST /m/{token}/reply
+  // Client-initiated messages (strong identification first):
+  new_form,           // GET /new — identify, or the form to write to a team
+  new_submit,         // POST /new — seal the message, start the thread, notify the team
+  threads,            // GET /threads — the identified client's own threads
+  thread,             // GET /threads/{thread} — its messages (token: the thread id)
+  thread_sent,        // GET /threads/{thread}/sent/{message} — the receipt (item: the message id)
+  thread_attachment,  // GET /threads/{thread}/attachment/{message}/{n}
+  thread_reply,       // POST /threads/{thread}/reply — a further message in the thread
   auth_start,     // GET /auth/{provider}/start — redirect to the provider (token: the provider id)
   auth_callback,  // GET /auth/{provider}/callback — the provider's answer
   auth_jwks,      // GET /auth/jwks.json — our public keys (request objects, client assertions, encryption)
@@ -31,6 +39,7 @@ struct Route {
   RouteKind kind = RouteKind::not_found;
   std::string token;                   // for /m/{token}/...; the provider id for /auth/{provider}/...
   std::optional<std::size_t> index;    // attachment number
+  std::string item;                    // /threads/{thread}/...: the message id
   bool method_allowed = true;          // false: the path exists, the method does not (405)
   std::string_view allow;              // the Allow header for a 405
 };
