@@ -113,9 +113,13 @@ DraftErrors check_draft(const config::Config& config, const ClientDraft& d, bool
   return e;
 }
 
-bool written_by_client(const store::MessageMeta& m) {
-  return m.kind == store::MessageKind::protected_message && m.sender.empty() &&
-         m.unlock.kind != store::UnlockKind::identity && !m.team_id.empty();
+bool written_by_client(const config::Config& config, const store::MessageMeta& m) {
+  if (m.kind != store::MessageKind::protected_message || !m.sender.empty() || m.unlock.kind == store::UnlockKind::identity) {
+    return false;
+  }
+  // Ingest's team copies name the address the mail was sent to (the team's public address).
+  const config::Team* team = config.find_team(m.team_id);
+  return team != nullptr && m.recipients.size() == 1 && m.recipients.front() == team->mailbox;
 }
 
 Result<ClientMessage> build_client_message(const PortalContext& ctx, const config::Team& team, const store::Thread* thread,

@@ -9,8 +9,9 @@
 // mailbox, its read token's recipient the team's mailbox, a reply token beside it, the
 // team-notification mail (no content, Reply-To the reply address) queued to the mailbox. Its
 // envelope sender is empty (<>): the client has no address here, and a failed notification must
-// not bounce anywhere. That empty sender, together with a level other than personal, is what marks
-// a message in a thread as written by the client in the portal (`written_by_client`).
+// not bounce anywhere. That empty sender, with a level other than personal and the team's mailbox
+// as the only recipient (ingest's team copies name the team's public address), is what marks a
+// message in a thread as written by the client in the portal (`written_by_client`).
 //
 // Untrusted input: the form fields and file parts (within portal.max_body_size, which the
 // listener enforces before the handler runs).
@@ -80,6 +81,6 @@ Result<ClientMessage> build_client_message(const PortalContext& context, const c
                                            config::Language language, const ClientDraft& draft);
 
 // Whether a message of a thread is one the client wrote in the portal (see above).
-bool written_by_client(const store::MessageMeta& message);
+bool written_by_client(const config::Config& config, const store::MessageMeta& message);
 
 }  // namespace sinetti::portal

@@ -1151,7 +1151,7 @@ class Handling {
       const auth::Identity* client = citizen();
       return client != nullptr && client->matches_identity_key(m.unlock.identity_hash);
     }
-    return written_by_client(m);
+    return written_by_client(cfg_, m);
   }
 
   static bool from_team(const store::MessageMeta& m) {
@@ -1282,7 +1282,7 @@ class Handling {
     if (!*t) return error_page(404, "not_found");
     auto m = thread_message(**t, r.item);
     if (!m) return server_error("thread", m.error());
-    if (!*m || !written_by_client(**m)) return error_page(404, "not_found");
+    if (!*m || !written_by_client(cfg_, **m)) return error_page(404, "not_found");
     TemplateMap v = {{"ref", (*m)->id},
                      {"team", team_of(**t)},
                      {"date", when((*m)->stored.value_or((*m)->created))},

@@ -359,7 +359,7 @@ BOOST_FIXTURE_TEST_CASE(a_sent_message_is_one_thread_one_sealed_message_one_team
   BOOST_TEST(m.sender == "");
   BOOST_TEST(m.recipients == std::vector<std::string>{"neuvonta-tiimi@intra.example.fi"});
   BOOST_TEST(m.unlock.kind == UnlockKind::device);
-  BOOST_TEST(written_by_client(m));
+  BOOST_TEST(written_by_client(*cfg, m));
   // Sealed: the plaintext is nowhere in the database file; opened, it is the client's message.
   RawDb db(db_path);
   BOOST_TEST(db.integer("SELECT count(*) FROM content_chunks WHERE instr(data, 'MARKER-7f3a') > 0") == 0);
@@ -464,17 +464,19 @@ BOOST_FIXTURE_TEST_CASE(staff_replies_bound_to_the_identity_are_readable_in_the_
   Jar a = identified(alice);
   const auto [thread_id, first] = sent_ids(send(a, "neuvonta", "Kysymys", "Question text"));
   // A staff reply as ingest stores it for a thread without a client address: level personal.
-  const auto add_reply = [&](const std::string& id, const Bytes& identity, const std::string& body) {
+  const auto add_reply = [&](const std::string& id, const Bytes& identity, const std::string& body,
+                             const std::string& sender = "staff@intra.example.fi") {
     const std::string raw = "From: Neuvonta <neuvonta@tyollisyys.example.fi>\r\nTo: x@example.fi\r\nSubject: Re\r\n"
                             "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n";
     auto key = crypto::DataKey::generate();
     MessageMeta m;
     m.id = id;
     m.kind = MessageKind::protected_message;
-    m.protection = ProtectionLevel::personal;
-    m.unlock.kind = UnlockKind::identity;
+    m.protection = identity.empty() ? ProtectionLevel::letter : ProtectionLevel::personal;
+    m.unlock.kind = identity.empty() ? UnlockKind::device : UnlockKind::identity;
     m.unlock.identity_hash = identity;
-    m.sender = "staff@intra.example.fi";
+    m.sender = sender;
+    if (identity.empty()) m.recipients = {"neuvonta@tyollisyys.example.fi"};
     m.team_id = "neuvonta";
     m.thread_id = thread_id;
     m.size = raw.size();
@@ -487,14 +489,19 @@ BOOST_FIXTURE_TEST_CASE(staff_replies_bound_to_the_identity_are_readable_in_the_
   clock.advance(std::chrono::minutes(5));
   add_reply("R1", alice, "The answer STAFF-REPLY");
   add_reply("R2", bob, "Someone else's OTHER-IDENTITY");
+  // A team copy from ingest (mail from the null sender to the team's address) in the thread is not
+  // the client's own message: not opened here.
+  add_reply("R3", {}, "Mail from elsewhere INGEST-COPY", "");
   const auto page = get("/threads/" + thread_id + "?lang=en", a);
   BOOST_TEST(page.status == 200);
   BOOST_TEST(page.body.find("STAFF-REPLY") != std::string::npos);
   BOOST_TEST(page.body.find("OTHER-IDENTITY") == std::string::npos);
   BOOST_TEST(page.body.find("From team Advice") != std::string::npos);
   BOOST_TEST(page.body.find("cannot be shown here (reference R2)") != std::string::npos);
+  BOOST_TEST(page.body.find("INGEST-COPY") == std::string::npos);
+  BOOST_TEST(page.body.find("cannot be shown here (reference R3)") != std::string::npos);
   const auto list = get("/threads?lang=en", a);
-  BOOST_TEST(list.body.find("<td>3</td>") != std::string::npos);
+  BOOST_TEST(list.body.find("<td>4</td>") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_follow_up_goes_to_the_same_thread_and_notifies_the_team_again, ClientFixture) {
