@@ -586,7 +586,7 @@ class Handling {
     if (pending.return_to.starts_with("/m/")) {
       auto found = resolve(pending.return_to.substr(3));
       if (!found) return server_error("token", found.error());
-      if (*found) link = std::move(**found);
+      if (*found && !(*found)->team) link = std::move(**found);  // a team link opens on /staff/m/ only
     }
     if (!identity) {
       const auto reason = auth::reason_of(identity.error());
