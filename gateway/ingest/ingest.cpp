@@ -379,19 +379,11 @@ class Sink final : public smtp::MessageSink {
     co_return smtp::Reply{250, "2.0.0", {"Ok: queued as " + outcome.reply_id}};
   }
 
-  // The protected reply for the client, its read link and notification. Runs on the worker pool.
+  // The protected reply for the client, its read link and notification (staff_reply.hpp, the same
+  // for a reply from the portal). Runs on the worker pool.
   Result<CommitBatch> build_reply(const StaffReplyTarget& target, const mime::Message& message, const std::string& reply_id) {
     const config::Config& cfg = *snap_->config;
-    const auto now = shared_->clock.now();
     const std::shared_ptr<const crypto::KeyRing> current_ring = shared_->rings.current();
-    const crypto::KeyRing& ring = *current_ring;
-    const store::Thread& thread = target.thread;
-    const config::Team& team = *target.team;
-    config::Language language = cfg.instance.default_language;
-    for (auto l : {config::Language::fi, config::Language::sv, config::Language::en}) {
-      if (thread.language == config::to_string(l)) language = l;
-    }
-
     const mime::TextBody* body = nullptr;
     for (const auto& t : message.texts) {
       if (t.content_type == "text/plain") {
@@ -400,120 +392,14 @@ class Sink final : public smtp::MessageSink {
       }
     }
     if (body == nullptr && !message.texts.empty()) body = &message.texts.front();
-    std::string base = cfg.instance.public_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    const std::string text = strip_quoted_text(body ? std::string_view(body->text) : std::string_view(), base + "/m/");
-
-    mime::OutgoingText mail;
-    const std::string team_name = team.name.contains(language) ? team.name.at(language) : team.id;
-    mail.from = {team_name, team.address.empty() ? cfg.notification_from() : team.address};
-    mail.to = {{"", thread.client_address.empty() ? mail.from.address : thread.client_address}};
-    mail.subject = message.subject;
-    mail.body = text;
-    mail.message_id = reply_id + "@" + host_of(cfg);
-    mail.date = now;
-    mail.language = config::to_string(language);
-    auto content = mime::compose_text(mail);
-    if (!content) return content.error();
-
-    const auto link_expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.unlock.link_ttl);
-    const auto message_expires =
-        now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.retention.protected_messages);
-    const auto transient_expires =
-        now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.delivery.lifetime + std::chrono::hours(24));
-    const bool personal = !thread.client_identity.empty();
-
-    CommitBatch batch;
-    {
-      auto key = crypto::DataKey::generate();
-      MessageMeta meta;
-      meta.id = reply_id;
-      meta.kind = store::MessageKind::protected_message;
-      meta.protection = personal ? store::ProtectionLevel::personal : store::ProtectionLevel::letter;
-      meta.unlock.kind = personal ? store::UnlockKind::identity : store::UnlockKind::device;
-      meta.unlock.identity_hash = thread.client_identity;
-      meta.sender = envelope_.sender;
-      if (!thread.client_address.empty()) meta.recipients = {thread.client_address};
-      meta.team_id = team.id;
-      meta.thread_id = thread.id;
-      meta.language = config::to_string(language);
-      meta.expires = ts(message_expires);
-      meta.wrapped_key = ring.wrap(key, reply_id);
-      meta.kek_id = ring.active_kek();
-      meta.size = content->size();
-      MessageCommit mc;
-      mc.id = reply_id;
-      mc.size = content->size();
-      mc.chunks = sealed::seal_pieces(key, reply_id, *content);
-      mc.meta = std::move(meta);
-      batch.messages.push_back(std::move(mc));
-    }
-    batch.audit.push_back({"thread.reply", reply_id, "staff:" + target.claim.staff_subject, "ok",
-                           nlohmann::json{{"thread", thread.id},
-                                          {"team", team.id},
-                                          {"via", "mail"},
-                                          {"listener", session_.listener},
-                                          {"in_reply_to", target.message_id},
-                                          {"level", personal ? "personal" : "letter"}}
-                               .dump()});
-    if (thread.client_address.empty()) return batch;  // read in the portal's thread view only
-
-    const std::string token = crypto::generate_token();
-    store::ReadToken t;
-    const auto h = crypto::token_hash(token);
-    std::copy(h.begin(), h.end(), t.token_hash.begin());
-    t.message_id = reply_id;
-    t.recipient = thread.client_address;
-    t.purpose = store::TokenPurpose::read;
-    t.expires = ts(link_expires);
-    batch.tokens.push_back(t);
-
-    const std::string notification_id = new_message_id(shared_->clock);
-    NotificationRequest n;
-    n.config = &cfg;
-    n.templates = snap_->templates.get();
-    n.language = language;
-    n.to = thread.client_address;
-    n.team = &team;
-    n.token = token;
-    n.message_ref = reply_id;
-    n.level = personal ? ProtectionLevel::personal : ProtectionLevel::letter;
-    n.original_subject = message.subject;
-    n.sender = team.address;
-    n.expires = link_expires;
-    n.now = now;
-    n.message_id = notification_id + "@" + host_of(cfg);
-    auto note = compose_notification(n);
-    if (!note) return note.error();
-    {
-      auto key = crypto::DataKey::generate();
-      MessageMeta nm;
-      nm.id = notification_id;
-      nm.kind = store::MessageKind::notification;
-      nm.sender = envelope_.sender;  // a bounce of the client's notification goes to the staff member
-      nm.recipients = {thread.client_address};
-      nm.thread_id = thread.id;
-      nm.language = config::to_string(language);
-      nm.expires = ts(transient_expires);
-      nm.wrapped_key = ring.wrap(key, notification_id);
-      nm.kek_id = ring.active_kek();
-      nm.size = note->size();
-      MessageCommit mc;
-      mc.id = notification_id;
-      mc.size = note->size();
-      mc.chunks = sealed::seal_pieces(key, notification_id, *note);
-      mc.meta = std::move(nm);
-      batch.messages.push_back(std::move(mc));
-    }
-    store::QueueEntry q;
-    q.message_id = notification_id;
-    q.sender = envelope_.sender;
-    q.recipient = thread.client_address;
-    q.kind = store::DeliveryKind::notification;
-    batch.queue.push_back(q);
-    batch.audit.push_back({"notification.queued", reply_id, "smtp:" + session_.listener, "ok",
-                           nlohmann::json{{"notification", notification_id}, {"recipient_index", 0}}.dump()});
-    return batch;
+    StaffReplyInput in{cfg, *snap_->templates, *current_ring, shared_->clock, target};
+    in.reply_id = reply_id;
+    in.subject = message.subject;
+    in.text = strip_quoted_text(body ? std::string_view(body->text) : std::string_view(), portal_link_prefixes(cfg));
+    in.sender = envelope_.sender;
+    in.via = "mail";
+    in.listener = session_.listener;
+    return build_staff_reply(in);
   }
 
   // Everything the commit makes durable. Runs on the worker pool.

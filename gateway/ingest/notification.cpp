@@ -11,12 +11,18 @@ std::string read_link(const config::Config& config, const std::string& token, co
   return base + "/m/" + token + "?lang=" + config::to_string(language);
 }
 
+std::string staff_link(const config::Config& config, const std::string& token, config::Language language) {
+  std::string base = config.instance.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/staff/m/" + token + "?lang=" + config::to_string(language);
+}
+
 Result<std::string> compose_notification(const NotificationRequest& r) {
   const config::Config& c = *r.config;
   i18n::TemplateMap values{
       {"organisation", c.instance.name},
       {"team", r.team ? r.team->name.at(r.language) : std::string()},
-      {"link", read_link(c, r.token, r.language)},
+      {"link", r.for_team ? staff_link(c, r.token, r.language) : read_link(c, r.token, r.language)},
       {"level_letter", r.level == config::ProtectionLevel::letter},
       {"level_sms", r.level == config::ProtectionLevel::sms},
       {"level_personal", r.level == config::ProtectionLevel::personal},

@@ -36,6 +36,8 @@ struct NotificationRequest {
 
 // The read link for a token: PUBLIC_URL/m/TOKEN?lang=fi.
 std::string read_link(const config::Config& config, const std::string& token, config::Language language);
+// A team copy's link, opened with staff sign-in: PUBLIC_URL/staff/m/TOKEN?lang=fi.
+std::string staff_link(const config::Config& config, const std::string& token, config::Language language);
 
 // The whole mail, CRLF line ends.
 Result<std::string> compose_notification(const NotificationRequest& request);

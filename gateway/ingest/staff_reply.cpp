@@ -4,7 +4,13 @@
 #include <cctype>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "crypto/tokens.hpp"
+#include "gateway/ingest/ids.hpp"
+#include "gateway/ingest/notification.hpp"
+#include "gateway/sealed/sealed_content.hpp"
+#include "smtp/mime/compose.hpp"
 
 namespace sinetti::ingest {
 namespace {
@@ -126,6 +132,165 @@ std::string strip_quoted_text(std::string_view text, std::string_view link_prefi
     out.append(line).append("\r\n");
   }
   return out;
+}
+
+std::vector<std::string> portal_link_prefixes(const config::Config& config) {
+  std::string base = config.instance.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return {base + "/m/", base + "/staff/m/"};
+}
+
+std::string strip_quoted_text(std::string_view text, const std::vector<std::string>& link_prefixes) {
+  std::string out = strip_quoted_text(text, std::string_view());
+  return drop_link_lines(out, link_prefixes);
+}
+
+std::string drop_link_lines(std::string_view text, const std::vector<std::string>& link_prefixes) {
+  std::string out;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const auto nl = text.find('\n', pos);
+    const auto end = nl == std::string_view::npos ? text.size() : nl;
+    std::string_view line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    const bool linked = std::any_of(link_prefixes.begin(), link_prefixes.end(), [&](const std::string& p) {
+      return !p.empty() && line.find(p) != std::string_view::npos;
+    });
+    if (!linked) out.append(line).append("\r\n");
+  }
+  return out;
+}
+
+Result<store::CommitBatch> build_staff_reply(const StaffReplyInput& in) {
+  const config::Config& cfg = in.config;
+  const crypto::KeyRing& ring = in.ring;
+  const auto now = in.clock.now();
+  const store::Thread& thread = in.target.thread;
+  const config::Team& team = *in.target.team;
+  const std::string& reply_id = in.reply_id;
+  const std::string channel = in.listener.empty() ? std::string("portal") : "smtp:" + in.listener;
+  config::Language language = cfg.instance.default_language;
+  for (auto l : {config::Language::fi, config::Language::sv, config::Language::en}) {
+    if (thread.language == config::to_string(l)) language = l;
+  }
+  std::string host = cfg.public_host();
+  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+  auto ts = [](std::chrono::system_clock::time_point t) { return store::to_timestamp(t); };
+
+  mime::OutgoingText mail;
+  const std::string team_name = team.name.contains(language) ? team.name.at(language) : team.id;
+  mail.from = {team_name, team.address.empty() ? cfg.notification_from() : team.address};
+  mail.to = {{"", thread.client_address.empty() ? mail.from.address : thread.client_address}};
+  mail.subject = in.subject;
+  for (char& c : mail.subject) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  mail.body = in.text;
+  mail.message_id = reply_id + "@" + host;
+  mail.date = now;
+  mail.language = config::to_string(language);
+  mail.attachments = in.attachments;
+  auto content = mime::compose_text(mail);
+  if (!content) return content.error();
+
+  const auto link_expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.unlock.link_ttl);
+  const auto message_expires =
+      now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.retention.protected_messages);
+  const auto transient_expires =
+      now + std::chrono::duration_cast<std::chrono::system_clock::duration>(cfg.delivery.lifetime + std::chrono::hours(24));
+  const bool personal = !thread.client_identity.empty();
+
+  store::CommitBatch batch;
+  {
+    auto key = crypto::DataKey::generate();
+    store::MessageMeta meta;
+    meta.id = reply_id;
+    meta.kind = store::MessageKind::protected_message;
+    meta.protection = personal ? store::ProtectionLevel::personal : store::ProtectionLevel::letter;
+    meta.unlock.kind = personal ? store::UnlockKind::identity : store::UnlockKind::device;
+    meta.unlock.identity_hash = thread.client_identity;
+    meta.sender = in.sender;
+    if (!thread.client_address.empty()) meta.recipients = {thread.client_address};
+    meta.team_id = team.id;
+    meta.thread_id = thread.id;
+    meta.language = config::to_string(language);
+    meta.expires = ts(message_expires);
+    meta.wrapped_key = ring.wrap(key, reply_id);
+    meta.kek_id = ring.active_kek();
+    meta.size = content->size();
+    store::MessageCommit mc;
+    mc.id = reply_id;
+    mc.size = content->size();
+    mc.chunks = sealed::seal_pieces(key, reply_id, *content);
+    mc.meta = std::move(meta);
+    batch.messages.push_back(std::move(mc));
+  }
+  nlohmann::json details = {{"thread", thread.id},
+                            {"team", team.id},
+                            {"via", in.via},
+                            {"in_reply_to", in.target.message_id},
+                            {"level", personal ? "personal" : "letter"}};
+  if (!in.listener.empty()) details["listener"] = in.listener;
+  if (!in.attachments.empty()) details["attachments"] = in.attachments.size();
+  batch.audit.push_back({"thread.reply", reply_id, "staff:" + in.target.claim.staff_subject, "ok", details.dump()});
+  if (thread.client_address.empty()) return batch;  // read in the portal's thread view only
+
+  const std::string token = crypto::generate_token();
+  store::ReadToken t;
+  const auto h = crypto::token_hash(token);
+  std::copy(h.begin(), h.end(), t.token_hash.begin());
+  t.message_id = reply_id;
+  t.recipient = thread.client_address;
+  t.purpose = store::TokenPurpose::read;
+  t.expires = ts(link_expires);
+  batch.tokens.push_back(t);
+
+  const std::string notification_id = new_message_id(in.clock);
+  NotificationRequest n;
+  n.config = &cfg;
+  n.templates = &in.templates;
+  n.language = language;
+  n.to = thread.client_address;
+  n.team = &team;
+  n.token = token;
+  n.message_ref = reply_id;
+  n.level = personal ? config::ProtectionLevel::personal : config::ProtectionLevel::letter;
+  n.original_subject = in.subject;
+  n.sender = team.address;
+  n.expires = link_expires;
+  n.now = now;
+  n.message_id = notification_id + "@" + host;
+  auto note = compose_notification(n);
+  if (!note) return note.error();
+  {
+    auto key = crypto::DataKey::generate();
+    store::MessageMeta nm;
+    nm.id = notification_id;
+    nm.kind = store::MessageKind::notification;
+    nm.sender = in.sender;  // a bounce of the client's notification goes to the staff member
+    nm.recipients = {thread.client_address};
+    nm.thread_id = thread.id;
+    nm.language = config::to_string(language);
+    nm.expires = ts(transient_expires);
+    nm.wrapped_key = ring.wrap(key, notification_id);
+    nm.kek_id = ring.active_kek();
+    nm.size = note->size();
+    store::MessageCommit mc;
+    mc.id = notification_id;
+    mc.size = note->size();
+    mc.chunks = sealed::seal_pieces(key, notification_id, *note);
+    mc.meta = std::move(nm);
+    batch.messages.push_back(std::move(mc));
+  }
+  store::QueueEntry q;
+  q.message_id = notification_id;
+  q.sender = in.sender;
+  q.recipient = thread.client_address;
+  q.kind = store::DeliveryKind::notification;
+  batch.queue.push_back(q);
+  batch.audit.push_back({"notification.queued", reply_id, channel, "ok",
+                         nlohmann::json{{"notification", notification_id}, {"recipient_index", 0}}.dump()});
+  return batch;
 }
 
 }  // namespace sinetti::ingest

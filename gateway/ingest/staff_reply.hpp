@@ -24,8 +24,14 @@
 #include <string_view>
 #include <variant>
 
+#include <vector>
+
 #include "config/config.hpp"
+#include "crypto/key_ring.hpp"
+#include "gateway/i18n/templates.hpp"
 #include "gateway/store/store.hpp"
+#include "sinetti/clock.hpp"
+#include "smtp/mime/compose.hpp"
 #include "smtp/esmtp/server_session.hpp"
 
 namespace sinetti::ingest {
@@ -52,5 +58,35 @@ Result<StaffReplyCheck> check_staff_reply(store::Store& store, const config::Con
 // "https://portal.example/m/") is dropped as well so that no read-link token of the team reaches
 // the client. CRLF line ends out.
 std::string strip_quoted_text(std::string_view text, std::string_view link_prefix);
+// The same, dropping lines that hold any of the portal's link prefixes (portal_link_prefixes).
+std::string strip_quoted_text(std::string_view text, const std::vector<std::string>& link_prefixes);
+
+// PUBLIC_URL/m/ and PUBLIC_URL/staff/m/: a line holding either is dropped from a staff reply, so
+// that no read-link token of the team reaches the client.
+std::vector<std::string> portal_link_prefixes(const config::Config& config);
+// `text` without the lines that hold one of `link_prefixes` (CRLF line ends out).
+std::string drop_link_lines(std::string_view text, const std::vector<std::string>& link_prefixes);
+
+// A staff reply to the thread's client, from mail (the submission listener) or from the portal
+// (POST /staff/m/{token}/reply): the same protected message either way — level personal bound to
+// the thread's client identity when there is one, else letter — its read link, the notification
+// to the client's address and the audit (`thread.reply` by `staff:SUBJECT`, `via`).
+struct StaffReplyInput {
+  const config::Config& config;
+  const i18n::Templates& templates;
+  const crypto::KeyRing& ring;  // one snapshot: every wrapped key and KEK id in the batch agree
+  const Clock& clock;
+  const StaffReplyTarget& target;
+  std::string reply_id{};     // ids.hpp new_message_id
+  std::string subject{};
+  std::string text{};         // what the client reads (quoted notification already dropped)
+  std::vector<mime::OutgoingAttachment> attachments{};
+  std::string sender{};       // the staff member's address: the reply's sender, bounces go there
+  std::string via{};          // "mail" | "portal"
+  std::string listener{};     // the submission listener's name; empty: from the portal
+};
+
+// The batch to commit. Pure but for key generation; no store access.
+Result<store::CommitBatch> build_staff_reply(const StaffReplyInput& input);
 
 }  // namespace sinetti::ingest

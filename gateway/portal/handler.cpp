@@ -18,6 +18,8 @@
 #include "gateway/portal/router.hpp"
 #include "gateway/portal/sender_notice.hpp"
 #include "gateway/portal/session.hpp"
+#include "gateway/portal/team_link.hpp"
+#include "gateway/ingest/staff_reply.hpp"
 #include "gateway/routing/marks.hpp"
 #include "gateway/sealed/sealed_content.hpp"
 #include "gateway/ingest/ids.hpp"
@@ -56,7 +58,8 @@ struct Link {
   std::string token_hex;
   store::ReadToken record;
   store::MessageMeta meta;
-  std::string base;  // "/m/TOKEN"
+  std::string base;  // "/m/TOKEN" ("/staff/m/TOKEN" on the staff views)
+  const config::Team* team = nullptr;  // a team link (team_link.hpp): staff sign-in only
 };
 
 // The SMS limits from unlock.pin.
@@ -167,6 +170,7 @@ class Handling {
     link.meta = std::move(**meta);
     link.token_hex = hex(link.token_hash);
     link.base = "/m/" + token;
+    link.team = team_of_link(cfg_, link.record);
     return std::optional<Link>(std::move(link));
   }
 
@@ -215,7 +219,7 @@ class Handling {
 
   void audit(std::string event, const Link& link, std::string outcome, nlohmann::json details = nlohmann::json::object()) {
     details["recipient_index"] = link.record.recipient_index;
-    auto s = ctx_.store.append_audit({{std::move(event), link.meta.id, "client", std::move(outcome), details.dump()}});
+    auto s = ctx_.store.append_audit({{std::move(event), link.meta.id, actor_, std::move(outcome), details.dump()}});
     if (!s) ctx_.logger.error("portal_audit_failed", {{"message", link.meta.id}, {"error", s.error().message}});
   }
 
@@ -285,6 +289,7 @@ class Handling {
     auto link = resolve(r.token);
     if (!link) return server_error("token", link.error());
     if (!*link) return not_found_link();
+    if ((*link)->team) return redirect(staff_base(r.token) + "?lang=" + config::to_string(lang_));  // staff sign-in only
     LandingState st;
     if (session_ && (*link)->meta.unlock.kind == store::UnlockKind::phone) {
       const auto it = session_->data.challenges.find((*link)->token_hex);
@@ -306,6 +311,28 @@ class Handling {
   };
 
   Posted posted(const Route& r) {
+    Posted p = posted_form(r, "/m/" + r.token);
+    if (p.early) return p;
+    auto link = resolve(r.token);
+    if (!link) {
+      p.early = server_error("token", link.error());
+      return p;
+    }
+    if (!*link) {
+      p.early = not_found_link();
+      return p;
+    }
+    if ((*link)->team) {  // a team link never opens here (no device confirmation, no PIN)
+      p.early = redirect(staff_base(r.token) + "?lang=" + config::to_string(lang_));
+      return p;
+    }
+    p.link = std::move(**link);
+    return p;
+  }
+
+  // The form (urlencoded or multipart), the session and its CSRF token; `back` is where the
+  // refusal page points.
+  Posted posted_form(const Route& r, const std::string& back) {
     Posted p;
     const auto type = req_.header("content-type").value_or("");
     if (type.starts_with("application/x-www-form-urlencoded")) {
@@ -329,20 +356,10 @@ class Handling {
       return p;
     }
     if (!csrf_ok(p.form)) {
-      ctx_.logger.info("portal_csrf_refused", {{"path", r.kind == RouteKind::pin ? "pin" : "unlock"}, {"session", session_.has_value()}});
-      p.early = error_page(403, "session", {{"back", "/m/" + r.token + "?lang=" + config::to_string(lang_)}});
+      ctx_.logger.info("portal_csrf_refused", {{"path", route_name(r.kind)}, {"session", session_.has_value()}});
+      p.early = error_page(403, "session", {{"back", back + "?lang=" + config::to_string(lang_)}});
       return p;
     }
-    auto link = resolve(r.token);
-    if (!link) {
-      p.early = server_error("token", link.error());
-      return p;
-    }
-    if (!*link) {
-      p.early = not_found_link();
-      return p;
-    }
-    p.link = std::move(**link);
     return p;
   }
 
@@ -573,7 +590,7 @@ class Handling {
     if (pending.return_to.starts_with("/m/")) {
       auto found = resolve(pending.return_to.substr(3));
       if (!found) return server_error("token", found.error());
-      if (*found) link = std::move(**found);
+      if (*found && !(*found)->team) link = std::move(**found);  // a team link opens on /staff/m/ only
     }
     if (!identity) {
       const auto reason = auth::reason_of(identity.error());
@@ -587,6 +604,7 @@ class Handling {
     if (!rotated) return server_error("session", rotated.error());
     session_ = std::move(*rotated);
     ctx_.logger.info("auth_identified", {{"provider", r.token}, {"kind", identity->is_citizen() ? "citizen" : "staff"}});
+    if (identity->is_staff()) remember_staff(*identity);
     if (!link) return redirect(pending.return_to);
     if (link->meta.unlock.kind != store::UnlockKind::identity) return redirect(link->base + "?lang=" + config::to_string(lang_));
     if (link->meta.state == store::MessageState::locked) return landing_page(*link, {}, 403);
@@ -728,6 +746,10 @@ class Handling {
     }
     if (!*link) {
       o.early = not_found_link();
+      return o;
+    }
+    if ((*link)->team) {
+      o.early = redirect(staff_base(r.token) + "?lang=" + config::to_string(lang_));
       return o;
     }
     if (!granted(**link)) {
@@ -883,6 +905,47 @@ class Handling {
   }
 
   Response attachment(const Route& r);
+  Response send_attachment(const Link& link, const Route& r);
+
+  // The reply form's text and files, checked (read page's reply section).
+  struct ReplyForm {
+    ReplyState state;
+    std::string text;
+    std::vector<const FormPart*> files;
+    bool ok() const { return !(state.error_empty || state.error_long || state.error_encoding || state.error_files); }
+  };
+
+  static ReplyForm reply_form(const Posted& p) {
+    ReplyForm out;
+    ReplyState& st = out.state;
+    std::string& text = out.text;
+    if (const auto it = p.form.find("text"); it != p.form.end()) text = it->second;
+    // Browsers send CRLF; keep the text as typed otherwise.
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.pop_back();
+    for (const auto& f : p.files) {
+      if (f.filename && !f.filename->empty() && !f.data.empty()) out.files.push_back(&f);
+    }
+    st.text = text.size() <= max_reply_text ? text : std::string();
+    st.error_empty = std::all_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+    st.error_long = text.size() > max_reply_text;
+    st.error_encoding = !st.error_empty && !st.error_long && !mime::text::is_valid_utf8(text);
+    st.error_files = out.files.size() > max_reply_files;
+    if (st.error_encoding) st.text.clear();
+    return out;
+  }
+
+  // A file of the reply form as a mail attachment: the base name, a plausible type or octet-stream.
+  static mime::OutgoingAttachment reply_attachment(const FormPart& f) {
+    std::string name = *f.filename;
+    if (const auto slash = name.find_last_of("/\\"); slash != std::string::npos) name = name.substr(slash + 1);
+    if (name.size() > 255 || !mime::text::is_valid_utf8(name)) name = "attachment";
+    const std::string& t = f.content_type;
+    const bool plausible = t.find('/') != std::string::npos && t.size() < 128 &&
+                           std::all_of(t.begin(), t.end(), [](char c) {
+                             return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("/.+-_").find(c) != std::string_view::npos;
+                           });
+    return {name, plausible ? t : "application/octet-stream", std::string(f.data)};
+  }
 
   // POST /m/{token}/reply: the recipient's reply (text and files) goes to the staff address the
   // message came from, sealed in the store until delivered, bound to the message's thread.
@@ -892,22 +955,10 @@ class Handling {
     const Link& link = *p.link;
     if (!granted(link)) return redirect(link.base + "?lang=" + config::to_string(lang_));
     if (link.meta.sender.empty()) return read_page(link, {}, 409);
-    ReplyState st;
-    std::string text;
-    if (const auto it = p.form.find("text"); it != p.form.end()) text = it->second;
-    // Browsers send CRLF; keep the text as typed otherwise.
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.pop_back();
-    std::vector<const FormPart*> files;
-    for (const auto& f : p.files) {
-      if (f.filename && !f.filename->empty() && !f.data.empty()) files.push_back(&f);
-    }
-    st.text = text.size() <= max_reply_text ? text : std::string();
-    st.error_empty = std::all_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
-    st.error_long = text.size() > max_reply_text;
-    st.error_encoding = !st.error_empty && !st.error_long && !mime::text::is_valid_utf8(text);
-    st.error_files = files.size() > max_reply_files;
-    if (st.error_encoding) st.text.clear();
-    if (st.error_empty || st.error_long || st.error_encoding || st.error_files) return read_page(link, st, 422);
+    ReplyForm form = reply_form(p);
+    if (!form.ok()) return read_page(link, form.state, 422);
+    const std::string& text = form.text;
+    const std::vector<const FormPart*>& files = form.files;
 
     auto original = read_message(link, metadata_text_bytes);
     if (!original) return server_error("reply", original.error());
@@ -937,15 +988,7 @@ class Handling {
     mail.headers = {{"X-Sinetti-Reply", link.meta.id}, {"Auto-Submitted", "no"}};
     std::uint64_t file_bytes = 0;
     for (const FormPart* f : files) {
-      std::string name = *f->filename;
-      if (const auto slash = name.find_last_of("/\\"); slash != std::string::npos) name = name.substr(slash + 1);
-      if (name.size() > 255 || !mime::text::is_valid_utf8(name)) name = "attachment";
-      const std::string& t = f->content_type;
-      const bool plausible = t.find('/') != std::string::npos && t.size() < 128 &&
-                             std::all_of(t.begin(), t.end(), [](char c) {
-                               return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("/.+-_").find(c) != std::string_view::npos;
-                             });
-      mail.attachments.push_back({name, plausible ? t : "application/octet-stream", std::string(f->data)});
+      mail.attachments.push_back(reply_attachment(*f));
       file_bytes += f->data.size();
     }
     auto composed = mime::compose_text(mail);
@@ -1355,6 +1398,14 @@ class Handling {
       case RouteKind::thread_sent: return thread_sent(r);
       case RouteKind::thread_attachment: return thread_attachment(r);
       case RouteKind::thread_reply: return thread_reply(r);
+      case RouteKind::staff_home: return staff_home();
+      case RouteKind::staff_landing: return staff_landing(r);
+      case RouteKind::staff_claim: return staff_claim(r);
+      case RouteKind::staff_release: return staff_release(r);
+      case RouteKind::staff_reassign: return staff_reassign(r);
+      case RouteKind::staff_read: return staff_read(r);
+      case RouteKind::staff_attachment: return staff_attachment(r);
+      case RouteKind::staff_reply: return staff_reply(r);
       case RouteKind::not_found: break;
     }
     return error_page(404, "not_found");
@@ -1366,6 +1417,27 @@ class Handling {
   Language lang_;
   std::optional<LiveSession> session_;
   std::optional<std::string> device_cookie_;  // set a new device cookie in the response
+  std::string actor_ = "client";               // who audit() records: the staff views set "staff:SUB"
+
+  // ---- staff views (team messages; defined below, "staff views") --------------------------------
+  struct StaffGate;
+  static std::string staff_base(const std::string& token) { return "/staff/m/" + token; }
+  static const char* route_name(RouteKind k);
+  void remember_staff(const auth::Identity& identity);
+  const auth::Identity* staff_identity() const;
+  std::vector<TemplateMap> staff_providers(const std::string& next);
+  StaffGate staff_gate(const Route& r, bool create_session);
+  StaffGate staff_posted(const Route& r);
+  Response staff_page(const StaffGate& g, int status, TemplateMap extra = {});
+  Response staff_refused(const StaffGate& g, std::string_view reason);
+  Response staff_home();
+  Response staff_landing(const Route& r);
+  Response staff_claim(const Route& r);
+  Response staff_release(const Route& r);
+  Response staff_reassign(const Route& r);
+  Response staff_read(const Route& r);
+  Response staff_attachment(const Route& r);
+  Response staff_reply(const Route& r);
 };
 
 // Streams one attachment's decoded bytes from the sealed message, one piece at a time: the reader
@@ -1403,7 +1475,10 @@ class AttachmentStream final : public BodyStream {
 Response Handling::attachment(const Route& r) {
   auto o = open_for_reading(r);
   if (o.early) return std::move(*o.early);
-  const Link& link = *o.link;
+  return send_attachment(*o.link, r);
+}
+
+Response Handling::send_attachment(const Link& link, const Route& r) {
   auto message = read_message(link, metadata_text_bytes);
   if (!message) return server_error("read", message.error());
   if (!r.index || *r.index >= message->attachments.size()) return error_page(404, "not_found");
@@ -1450,6 +1525,348 @@ Response Handling::thread_attachment(const Route& r) {
   if (!s) ctx_.logger.error("portal_audit_failed", {{"message", meta.id}, {"error", s.error().message}});
   ctx_.logger.info("portal_download", {{"message", meta.id}, {"attachment", *r.index}});
   return res;
+}
+
+// ---- staff views ---------------------------------------------------------------------------------
+// A team link (team_link.hpp) opens here only: staff sign in with a `staff` provider and must be in
+// the team's `staff_group`. GETs change no message: the first member to POST "Open" claims it (the
+// store decides who was first); from then on only the claimant reads, downloads and replies, the
+// others see who claimed it and when. Members of the team's `lead_group` release a claim or
+// reassign it to another member who has signed in before (store: staff members). Audited:
+// `staff.access` denied, `claim.claimed`, `claim.released`, `claim.reassigned` (actor staff:SUB),
+// and the read page's `message.viewed` / `message.downloaded` by staff:SUB.
+
+struct Handling::StaffGate {
+  std::optional<Link> link;
+  const config::Team* team = nullptr;
+  const auth::Identity* who = nullptr;  // a member of the team's staff_group
+  bool lead = false;                    // also in the team's lead_group
+  std::optional<store::Claim> claim;    // the claim in force
+  Posted post;                          // POSTs: the form and files
+  std::optional<Response> early;        // answer at once
+  bool mine() const { return who != nullptr && claim && claim->staff_subject == who->subject; }
+};
+
+const char* Handling::route_name(RouteKind k) {
+  switch (k) {
+    case RouteKind::pin: return "pin";
+    case RouteKind::unlock: return "unlock";
+    case RouteKind::pin_missing: return "no_pin";
+    case RouteKind::reply: return "reply";
+    case RouteKind::staff_claim: return "staff_claim";
+    case RouteKind::staff_release: return "staff_release";
+    case RouteKind::staff_reassign: return "staff_reassign";
+    case RouteKind::staff_reply: return "staff_reply";
+    default: return "other";
+  }
+}
+
+// At a staff sign-in: the member's name, e-mail and groups for a lead's reassignment. A failure is
+// logged; the sign-in goes on.
+void Handling::remember_staff(const auth::Identity& identity) {
+  if (identity.subject.empty()) return;
+  store::StaffMember m{identity.subject, identity.name, identity.email, identity.groups, {}};
+  if (auto s = ctx_.store.upsert_staff_member(m); !s) {
+    ctx_.logger.error("portal_staff_record_failed", {{"error", s.error().message}});
+  }
+}
+
+const auth::Identity* Handling::staff_identity() const {
+  if (!session_ || !session_->identity || !session_->identity->is_staff()) return nullptr;
+  return &*session_->identity;
+}
+
+// The start links of the staff providers, coming back to `next` (a local path).
+std::vector<TemplateMap> Handling::staff_providers(const std::string& next) {
+  std::vector<TemplateMap> out;
+  if (ctx_.oidc == nullptr) return out;
+  const std::string back = percent_encode(next + "?lang=" + config::to_string(lang_));
+  for (const auto* p : ctx_.oidc->of_kind(config::ProviderKind::staff)) {
+    const auto name = p->name.find(lang_);
+    out.push_back({{"href", "/auth/" + p->id + "/start?next=" + back + "&lang=" + config::to_string(lang_)},
+                   {"name", name != p->name.end() ? name->second : p->id}});
+  }
+  return out;
+}
+
+// The session, the team link, the staff member and membership, the claim. Not signed in as staff:
+// the sign-in offer (200 on a GET); not a member: the neutral refusal (403, audited).
+Handling::StaffGate Handling::staff_gate(const Route& r, bool create_session) {
+  StaffGate g;
+  if (auto e = load_session(create_session)) {
+    g.early = server_error("session", *e);
+    return g;
+  }
+  auto link = resolve(r.token);
+  if (!link) {
+    g.early = server_error("token", link.error());
+    return g;
+  }
+  if (!*link || (*link)->team == nullptr) {
+    g.early = not_found_link();
+    return g;
+  }
+  g.link = std::move(**link);
+  g.link->base = staff_base(r.token);
+  g.team = g.link->team;
+  const auth::Identity* who = staff_identity();
+  if (who == nullptr) {
+    if (session_ && session_->identity) {  // a citizen's identification is no staff sign-in
+      g.early = staff_refused(g, "not_staff");
+      return g;
+    }
+    g.early = staff_page(g, 200, {{"signin", true}});
+    return g;
+  }
+  actor_ = "staff:" + who->subject;
+  if (g.team->staff_group.empty() || !who->in_group(g.team->staff_group)) {
+    g.early = staff_refused(g, "not_member");
+    return g;
+  }
+  g.who = who;
+  g.lead = !g.team->lead_group.empty() && who->in_group(g.team->lead_group);
+  auto claim = ctx_.store.find_claim(g.link->meta.id);
+  if (!claim) {
+    g.early = server_error("claim", claim.error());
+    return g;
+  }
+  g.claim = std::move(*claim);
+  return g;
+}
+
+// A staff POST: the form, the session's CSRF token, then the gate.
+Handling::StaffGate Handling::staff_posted(const Route& r) {
+  Posted p = posted_form(r, staff_base(r.token));
+  if (p.early) {
+    StaffGate g;
+    g.early = std::move(p.early);
+    return g;
+  }
+  StaffGate g = staff_gate(r, false);
+  g.post = std::move(p);
+  return g;
+}
+
+Response Handling::staff_refused(const StaffGate& g, std::string_view reason) {
+  ctx_.logger.info("portal_staff_refused", {{"message", g.link->meta.id}, {"team", g.team->id}, {"reason", reason}});
+  audit("staff.access", *g.link, "denied", {{"team", g.team->id}, {"reason", reason}});
+  return staff_page(g, 403, {{"refused", true}});
+}
+
+Response Handling::staff_page(const StaffGate& g, int status, TemplateMap extra) {
+  const auto& m = g.link->meta;
+  const config::Team& team = *g.team;
+  std::string team_label = team.id;
+  if (const auto it = team.name.find(lang_); it != team.name.end()) team_label = it->second;
+  const auto when = m.stored.value_or(m.created);
+  TemplateMap v = {{"base", g.link->base},
+                   {"csrf", csrf()},
+                   {"team", team_label},
+                   {"received", i18n::format_date(std::chrono::system_clock::time_point(when), lang_)},
+                   {"message_ref", m.id},
+                   {"signed_in", g.who != nullptr},
+                   {"member", g.who != nullptr},
+                   {"lead", g.lead}};
+  if (const auth::Identity* who = staff_identity()) v.insert_or_assign("staff_name", who->name.empty() ? who->subject : who->name);
+  const bool signin = extra.contains("signin") || extra.contains("refused");
+  if (signin) {
+    auto providers = staff_providers(g.link->base);
+    v.insert_or_assign("signin_available", !providers.empty());
+    v.insert_or_assign("providers", std::move(providers));
+  }
+  if (g.who != nullptr) {
+    v.insert_or_assign("unclaimed", !g.claim.has_value());
+    v.insert_or_assign("claimed", g.claim.has_value());
+    v.insert_or_assign("claimed_other", g.claim.has_value() && !g.mine());
+    v.insert_or_assign("claimed_mine", g.mine());
+    if (g.claim) {
+      v.insert_or_assign("holder", g.claim->staff_name.empty() ? g.claim->staff_subject : g.claim->staff_name);
+      v.insert_or_assign("claimed_at", i18n::format_date(std::chrono::system_clock::time_point(g.claim->claimed), lang_));
+    }
+    if (g.lead && g.claim) {
+      auto members = ctx_.store.staff_members_in(team.staff_group, 500);
+      if (!members) return server_error("staff", members.error());
+      std::vector<TemplateMap> list;
+      for (const auto& mem : *members) {
+        if (mem.subject == g.claim->staff_subject) continue;
+        list.push_back({{"subject", mem.subject},
+                        {"name", mem.name.empty() ? mem.subject : mem.name},
+                        {"email", mem.email}});
+      }
+      v.insert_or_assign("can_reassign", !list.empty());
+      v.insert_or_assign("members", std::move(list));
+    }
+    const auto query = parse_form(req_.query());
+    if (const auto done = query.find("done"); done != query.end()) {
+      v.insert_or_assign("done_released", done->second == "released");
+      v.insert_or_assign("done_reassigned", done->second == "reassigned");
+    }
+  }
+  for (auto& [k, value] : extra) v.insert_or_assign(k, std::move(value));
+  auto res = page(status, "staff", std::move(v));
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+// GET /staff: who is signed in and the teams they work in.
+Response Handling::staff_home() {
+  if (auto e = load_session(true)) return server_error("session", *e);
+  const auth::Identity* who = staff_identity();
+  TemplateMap v;
+  if (who == nullptr) {
+    auto providers = staff_providers("/staff");
+    v.insert_or_assign("signin_available", !providers.empty());
+    v.insert_or_assign("providers", std::move(providers));
+    return page(200, "staff-home", std::move(v));
+  }
+  std::vector<TemplateMap> teams;
+  for (const auto& t : cfg_.teams) {
+    if (t.staff_group.empty() || !who->in_group(t.staff_group)) continue;
+    const auto name = t.name.find(lang_);
+    teams.push_back({{"name", name != t.name.end() ? name->second : t.id},
+                     {"lead", !t.lead_group.empty() && who->in_group(t.lead_group)}});
+  }
+  v.insert_or_assign("signed_in", true);
+  v.insert_or_assign("staff_name", who->name.empty() ? who->subject : who->name);
+  v.insert_or_assign("has_teams", !teams.empty());
+  v.insert_or_assign("teams", std::move(teams));
+  auto res = page(200, "staff-home", std::move(v));
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+// GET /staff/m/{token}: the sign-in offer, the refusal, the "Open" button, or who claimed it.
+// Claimed by the one asking: straight to the message. Changes no message.
+Response Handling::staff_landing(const Route& r) {
+  StaffGate g = staff_gate(r, true);
+  if (g.early) return std::move(*g.early);
+  if (g.mine() && !g.lead) return redirect(g.link->base + "/read?lang=" + config::to_string(lang_));
+  return staff_page(g, 200);
+}
+
+// POST /staff/m/{token}/claim: the first member to press "Open" claims the message.
+Response Handling::staff_claim(const Route& r) {
+  StaffGate g = staff_posted(r);
+  if (g.early) return std::move(*g.early);
+  if (g.who == nullptr) return staff_page(g, 403, {{"signin", true}});
+  const auto& m = g.link->meta;
+  store::Claim c{m.id, g.team->id, g.who->subject, g.who->name, g.who->email, {}};
+  const std::string details = nlohmann::json{{"team", g.team->id}, {"recipient_index", g.link->record.recipient_index}}.dump();
+  auto outcome = ctx_.store.claim(c, {{"claim.claimed", m.id, actor_, "ok", details}});
+  if (!outcome) return server_error("claim", outcome.error());
+  g.claim = outcome->holder;
+  if (!g.mine()) {
+    ctx_.logger.info("portal_claim", {{"message", m.id}, {"team", g.team->id}, {"outcome", "taken"}});
+    return staff_page(g, 409, {{"claim_lost", true}});
+  }
+  ctx_.logger.info("portal_claim", {{"message", m.id}, {"team", g.team->id}, {"outcome", outcome->claimed ? "claimed" : "already_mine"}});
+  return redirect(g.link->base + "/read?lang=" + config::to_string(lang_));
+}
+
+// POST /staff/m/{token}/release: a team lead makes the message unclaimed again.
+Response Handling::staff_release(const Route& r) {
+  StaffGate g = staff_posted(r);
+  if (g.early) return std::move(*g.early);
+  if (g.who == nullptr) return staff_page(g, 403, {{"signin", true}});
+  const auto& m = g.link->meta;
+  if (!g.lead) {
+    audit("claim.released", *g.link, "denied", {{"team", g.team->id}, {"reason", "not_lead"}});
+    return staff_page(g, 403, {{"not_lead", true}});
+  }
+  if (!g.claim) return staff_page(g, 409);
+  const std::string details = nlohmann::json{{"team", g.team->id}, {"from", g.claim->staff_subject}}.dump();
+  auto released = ctx_.store.release_claim(m.id, {{"claim.released", m.id, actor_, "ok", details}});
+  if (!released) return server_error("claim", released.error());
+  ctx_.logger.info("portal_claim", {{"message", m.id}, {"team", g.team->id}, {"outcome", *released ? "released" : "not_claimed"}});
+  return redirect(g.link->base + "?lang=" + config::to_string(lang_) + "&done=released");
+}
+
+// POST /staff/m/{token}/reassign (field `member`: a subject): a team lead hands the claim to
+// another member of the team who has signed in before.
+Response Handling::staff_reassign(const Route& r) {
+  StaffGate g = staff_posted(r);
+  if (g.early) return std::move(*g.early);
+  if (g.who == nullptr) return staff_page(g, 403, {{"signin", true}});
+  const auto& m = g.link->meta;
+  if (!g.lead) {
+    audit("claim.reassigned", *g.link, "denied", {{"team", g.team->id}, {"reason", "not_lead"}});
+    return staff_page(g, 403, {{"not_lead", true}});
+  }
+  if (!g.claim) return staff_page(g, 409);
+  std::string subject;
+  if (const auto it = g.post.form.find("member"); it != g.post.form.end()) subject = it->second;
+  std::optional<store::StaffMember> member;
+  if (!subject.empty() && subject.size() <= auth::max_claim_text) {
+    auto found = ctx_.store.find_staff_member(subject);
+    if (!found) return server_error("staff", found.error());
+    member = std::move(*found);
+  }
+  if (!member || std::find(member->groups.begin(), member->groups.end(), g.team->staff_group) == member->groups.end()) {
+    return staff_page(g, 422, {{"member_error", true}});
+  }
+  store::Claim c{m.id, g.team->id, member->subject, member->name, member->email, {}};
+  const std::string details =
+      nlohmann::json{{"team", g.team->id}, {"from", g.claim->staff_subject}, {"to", member->subject}}.dump();
+  auto moved = ctx_.store.reassign_claim(c, {{"claim.reassigned", m.id, actor_, "ok", details}});
+  if (!moved) return server_error("claim", moved.error());
+  ctx_.logger.info("portal_claim", {{"message", m.id}, {"team", g.team->id}, {"outcome", *moved ? "reassigned" : "not_claimed"}});
+  return redirect(g.link->base + "?lang=" + config::to_string(lang_) + "&done=reassigned");
+}
+
+// GET /staff/m/{token}/read: the claimant only; the others go back to the staff page.
+Response Handling::staff_read(const Route& r) {
+  StaffGate g = staff_gate(r, true);
+  if (g.early) return std::move(*g.early);
+  if (!g.mine()) return redirect(g.link->base + "?lang=" + config::to_string(lang_));
+  ReplyState st;
+  st.replied = parse_form(req_.query()).contains("replied");
+  return read_page(*g.link, st, 200);
+}
+
+// GET /staff/m/{token}/attachment/{n}: the claimant only.
+Response Handling::staff_attachment(const Route& r) {
+  StaffGate g = staff_gate(r, false);
+  if (g.early) return std::move(*g.early);
+  if (!g.mine()) return staff_page(g, 403);
+  return send_attachment(*g.link, r);
+}
+
+// POST /staff/m/{token}/reply: the claimant's reply becomes what a staff reply by mail becomes
+// (ingest/staff_reply.hpp): a protected message in the thread for the client, and its notification.
+Response Handling::staff_reply(const Route& r) {
+  StaffGate g = staff_posted(r);
+  if (g.early) return std::move(*g.early);
+  if (g.who == nullptr) return staff_page(g, 403, {{"signin", true}});
+  if (!g.mine()) return staff_page(g, 403);
+  const Link& link = *g.link;
+  ReplyForm form = reply_form(g.post);
+  if (!form.ok()) return read_page(link, form.state, 422);
+  auto thread = ctx_.store.find_thread(link.meta.thread_id.empty() ? link.meta.id : link.meta.thread_id);
+  if (!thread) return server_error("reply", thread.error());
+  const auto now = now_ts(ctx_.clock);
+  if (!*thread || (*thread)->team_id != g.team->id || (*thread)->state != store::ThreadState::open ||
+      ((*thread)->expires && *(*thread)->expires <= now)) {
+    return read_page(link, {}, 409);
+  }
+  auto original = read_message(link, metadata_text_bytes);
+  if (!original) return server_error("reply", original.error());
+  const auto marks = routing::parse_message_marks(*original, cfg_.routing.marks, cfg_.sms.default_country);
+  const std::string subject = marks.subject_tag ? marks.subject : original->subject;
+
+  ingest::StaffReplyTarget target{**thread, *g.claim, g.team, link.meta.id};
+  ingest::StaffReplyInput in{cfg_, ctx_.templates, ctx_.ring, ctx_.clock, target};
+  in.reply_id = ingest::new_message_id(ctx_.clock);
+  in.subject = subject.empty() ? "Re:" : subject.starts_with("Re:") ? subject : "Re: " + subject;
+  in.text = ingest::drop_link_lines(form.text, ingest::portal_link_prefixes(cfg_));
+  for (const FormPart* f : form.files) in.attachments.push_back(reply_attachment(*f));
+  in.sender = g.claim->staff_email.empty() ? g.team->mailbox : g.claim->staff_email;
+  in.via = "portal";
+  auto batch = ingest::build_staff_reply(in);
+  if (!batch) return server_error("reply", batch.error());
+  if (auto c = ctx_.store.commit(std::move(*batch)); !c) return server_error("reply", c.error());
+  ctx_.logger.info("portal_staff_reply", {{"message", link.meta.id}, {"reply", in.reply_id}, {"thread", (*thread)->id},
+                                          {"attachments", form.files.size()}});
+  return redirect(link.base + "/read?lang=" + std::string(config::to_string(lang_)) + "&replied=1");
 }
 
 }  // namespace

@@ -65,6 +65,14 @@ const char* route_label(RouteKind k) {
     case RouteKind::auth_start: return "auth_start";
     case RouteKind::auth_callback: return "auth_callback";
     case RouteKind::auth_jwks: return "auth_jwks";
+    case RouteKind::staff_home: return "staff_home";
+    case RouteKind::staff_landing: return "staff_landing";
+    case RouteKind::staff_claim: return "staff_claim";
+    case RouteKind::staff_release: return "staff_release";
+    case RouteKind::staff_reassign: return "staff_reassign";
+    case RouteKind::staff_read: return "staff_read";
+    case RouteKind::staff_attachment: return "staff_attachment";
+    case RouteKind::staff_reply: return "staff_reply";
     case RouteKind::accessibility: return "accessibility";
     case RouteKind::stylesheet: return "static";
     case RouteKind::home: return "home";

@@ -39,8 +39,8 @@ Route make(RouteKind kind, std::string_view method, std::string_view wanted, std
   return r;
 }
 
-// "0", "1", ... without leading zeros.
-std::optional<std::size_t> number(std::string_view n) {
+// An attachment number: decimal, no leading zero, at most 6 digits.
+std::optional<std::size_t> attachment_index(std::string_view n) {
   std::size_t index = 0;
   if (n.empty() || n.size() > 6 || (n.size() > 1 && n.front() == '0')) return std::nullopt;
   const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
@@ -68,11 +68,35 @@ Route client_route(std::string_view method, const std::vector<std::string_view>&
     return r;
   }
   if (s.size() == 5 && s[2] == "attachment" && token_chars(s[3]) && s[3].size() <= 64) {
-    const auto index = number(s[4]);
+    const auto index = attachment_index(s[4]);
     if (!index) return Route{};
     auto r = make(RouteKind::thread_attachment, method, "GET", std::move(thread));
     r.item = std::string(s[3]);
     r.index = index;
+    return r;
+  }
+  return Route{};
+}
+
+// ---- staff views: /staff, /staff/m/{token}[/claim|/release|/reassign|/read|/reply|/attachment/{n}]
+Route staff_route(std::string_view method, const std::vector<std::string_view>& s) {
+  if (s.size() == 1) return make(RouteKind::staff_home, method, "GET");
+  if (s.size() < 3 || s[1] != "m" || !token_chars(s[2])) return Route{};
+  std::string token(s[2]);
+  if (s.size() == 3) return make(RouteKind::staff_landing, method, "GET", std::move(token));
+  if (s.size() == 4) {
+    if (s[3] == "claim") return make(RouteKind::staff_claim, method, "POST", std::move(token));
+    if (s[3] == "release") return make(RouteKind::staff_release, method, "POST", std::move(token));
+    if (s[3] == "reassign") return make(RouteKind::staff_reassign, method, "POST", std::move(token));
+    if (s[3] == "read") return make(RouteKind::staff_read, method, "GET", std::move(token));
+    if (s[3] == "reply") return make(RouteKind::staff_reply, method, "POST", std::move(token));
+    return Route{};
+  }
+  if (s.size() == 5 && s[3] == "attachment") {
+    const auto index = attachment_index(s[4]);
+    if (!index) return Route{};
+    auto r = make(RouteKind::staff_attachment, method, "GET", std::move(token));
+    r.index = *index;
     return r;
   }
   return Route{};
@@ -92,6 +116,7 @@ Route route(std::string_view method, std::string_view path) {
     return Route{};
   }
   if (!s.empty() && (s[0] == "new" || s[0] == "threads")) return client_route(method, s);
+  if (!s.empty() && s[0] == "staff") return staff_route(method, s);
   if (s.size() < 2 || s[0] != "m" || !token_chars(s[1])) return Route{};
   std::string token(s[1]);
   if (s.size() == 2) return make(RouteKind::landing, method, "GET", std::move(token));
@@ -104,13 +129,10 @@ Route route(std::string_view method, std::string_view path) {
     return Route{};
   }
   if (s.size() == 4 && s[2] == "attachment") {
-    const std::string_view n = s[3];
-    std::size_t index = 0;
-    if (n.empty() || n.size() > 6 || (n.size() > 1 && n.front() == '0')) return Route{};
-    const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
-    if (ec != std::errc() || end != n.data() + n.size()) return Route{};
+    const auto index = attachment_index(s[3]);
+    if (!index) return Route{};
     auto r = make(RouteKind::attachment, method, "GET", std::move(token));
-    r.index = index;
+    r.index = *index;
     return r;
   }
   return Route{};

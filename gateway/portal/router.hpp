@@ -29,6 +29,15 @@ enum class RouteKind {
   auth_start,     // GET /auth/{provider}/start — redirect to the provider (token: the provider id)
   auth_callback,  // GET /auth/{provider}/callback — the provider's answer
   auth_jwks,      // GET /auth/jwks.json — our public keys (request objects, client assertions, encryption)
+  // ---- staff: team messages, staff sign-in (handler.cpp "staff views") ----
+  staff_home,        // GET /staff — the signed-in member's teams and their open team messages
+  staff_landing,     // GET /staff/m/{token} — sign-in offer, the "Open" button, or who claimed it
+  staff_claim,       // POST /staff/m/{token}/claim — the first member to press it claims the message
+  staff_release,     // POST /staff/m/{token}/release — team lead: unclaimed again
+  staff_reassign,    // POST /staff/m/{token}/reassign — team lead: field `member` (a subject)
+  staff_read,        // GET /staff/m/{token}/read — the claimant only
+  staff_attachment,  // GET /staff/m/{token}/attachment/{n} — the claimant only
+  staff_reply,       // POST /staff/m/{token}/reply — the claimant's reply to the client
   accessibility,  // GET /accessibility — the accessibility statement
   stylesheet,     // GET /static/portal.css
   home,           // GET / — says to use the link from the mail

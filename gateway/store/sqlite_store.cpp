@@ -195,6 +195,22 @@ Claim claim_from_row(const Query& q) {
   return c;
 }
 
+StaffMember staff_member_from_row(const Query& q) {
+  StaffMember m;
+  m.subject = q.text(0);
+  m.name = q.text(1);
+  m.email = q.text(2);
+  const std::string groups = q.text(3);
+  for (std::size_t pos = 0; pos < groups.size();) {
+    const auto nl = groups.find('\n', pos);
+    const auto end = nl == std::string::npos ? groups.size() : nl;
+    if (end > pos) m.groups.push_back(groups.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  m.seen = q.time(4);
+  return m;
+}
+
 std::string lower_ascii(std::string s) {
   for (auto& ch : s) {
     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
@@ -1630,6 +1646,53 @@ Result<bool> SqliteStore::reassign_claim(const Claim& claim, const AuditEvents& 
     if (auto s = impl_->append_audit_on_writer(audit); !s) return s.error();
     return true;
   });
+}
+
+// ---- staff members ----------------------------------------------------------------------------------
+
+Status SqliteStore::upsert_staff_member(const StaffMember& member) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    if (member.subject.empty()) return make_error("store: a staff member needs a subject");
+    std::string groups;
+    for (const auto& g : member.groups) {
+      if (g.empty() || g.find('\n') != std::string::npos) continue;  // one per line
+      groups += g;
+      groups += '\n';
+    }
+    auto q = impl_->writer->query(sql::upsert_staff_member);
+    if (!q) return q.error();
+    q->bind(1, member.subject).bind(2, member.name).bind(3, lower_ascii(member.email)).bind(4, groups);
+    q->bind(5, impl_->now());
+    if (auto r = q->run(); !r) return r.error();
+    return ok_status();
+  });
+}
+
+Result<std::optional<StaffMember>> SqliteStore::find_staff_member(const std::string& subject) {
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_staff_member);
+  if (!q) return q.error();
+  q->bind(1, subject);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<StaffMember>();
+  return std::optional<StaffMember>(staff_member_from_row(*q));
+}
+
+Result<std::vector<StaffMember>> SqliteStore::staff_members_in(const std::string& group, std::size_t limit) {
+  std::vector<StaffMember> out;
+  if (group.empty()) return out;
+  auto db = impl_->readers.acquire();
+  auto q = db->query(sql::select_staff_members);
+  if (!q) return q.error();
+  while (out.size() < limit) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto m = staff_member_from_row(*q);
+    if (std::find(m.groups.begin(), m.groups.end(), group) != m.groups.end()) out.push_back(std::move(m));
+  }
+  return out;
 }
 
 Status SqliteStore::append_audit(const AuditEvents& events) {

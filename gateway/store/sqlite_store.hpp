@@ -109,6 +109,9 @@ class SqliteStore final : public Store {
   Result<std::optional<Claim>> find_claim(const MessageId& message_id) override;
   Result<bool> release_claim(const MessageId& message_id, const AuditEvents& audit) override;
   Result<bool> reassign_claim(const Claim& claim, const AuditEvents& audit) override;
+  Status upsert_staff_member(const StaffMember& member) override;
+  Result<std::optional<StaffMember>> find_staff_member(const std::string& subject) override;
+  Result<std::vector<StaffMember>> staff_members_in(const std::string& group, std::size_t limit) override;
 
   Status append_audit(const AuditEvents& events) override;
   Result<AuditHead> audit_head() override;

@@ -174,6 +174,13 @@ class Store {
   // claimed (nothing to reassign; use claim()).
   virtual Result<bool> reassign_claim(const Claim& claim, const AuditEvents& audit) = 0;
 
+  // ---- staff members ------------------------------------------------------------------------------
+  // At a staff sign-in: the member's name, e-mail and groups now (the store sets `seen`).
+  virtual Status upsert_staff_member(const StaffMember& member) = 0;
+  virtual Result<std::optional<StaffMember>> find_staff_member(const std::string& subject) = 0;
+  // The members whose groups at their last sign-in include `group`, by name; at most `limit`.
+  virtual Result<std::vector<StaffMember>> staff_members_in(const std::string& group, std::size_t limit) = 0;
+
   // ---- audit hash chain -----------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvents& events) = 0;
   virtual Result<AuditHead> audit_head() = 0;

@@ -258,6 +258,16 @@ struct Claim {
   Timestamp claimed{};        // kept by the store
 };
 
+// A staff member who has signed in with the staff identity provider (recorded at each sign-in):
+// whom a team lead may reassign a claim to. Groups as the provider gave them at the last sign-in.
+struct StaffMember {
+  std::string subject;  // the staff IdP's `sub`
+  std::string name;
+  std::string email;
+  std::vector<std::string> groups;
+  Timestamp seen{};     // kept by the store: the last sign-in
+};
+
 struct ClaimOutcome {
   bool claimed = false;  // true: this call claimed it; false: someone (maybe the same) had it already
   Claim holder;          // the claim in force after the call

@@ -356,7 +356,8 @@ def queue_id(reply):
     return m.group(1).decode()
 
 
-LINK = re.compile(re.escape(PUBLIC_URL) + r"/m/([A-Za-z0-9_-]{43})\?lang=(fi|sv|en)")
+# A read link; a team copy's link is /staff/m/TOKEN (staff sign-in), a recipient's /m/TOKEN.
+LINK = re.compile(re.escape(PUBLIC_URL) + r"(?:/staff)?/m/([A-Za-z0-9_-]{43})\?lang=(fi|sv|en)")
 
 
 def links(text):

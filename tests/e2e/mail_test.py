@@ -414,6 +414,7 @@ class Mail(unittest.TestCase):
         self.assertEqual(note.header("X-Sinetti-Notification"), "team")
         self.assertIn(CITIZEN, note.text())  # the team sees who wrote
         token, lang = links(note.text())[0]
+        self.assertIn(f"/staff/m/{token}?lang=", note.text())  # the team's link needs staff sign-in
         t = self.gw.query("SELECT * FROM read_tokens WHERE token_hash = ?", token_sha256(token))
         self.assertEqual([(r["message_id"], r["purpose"], r["recipient"]) for r in t], [(qid, "read", NEUVONTA_BOX)])
         # A reply token goes with it (Reply-To: reply+TOKEN@...), also known only by its hash.

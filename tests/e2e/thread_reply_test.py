@@ -6,25 +6,29 @@ the citizen, bound to the citizen's identity, announced by a notification that c
 and none of the quoted notification (nor its read link). An unknown reply address, a member who did
 not claim the message, a reply on the inbound listener and a reply nobody claimed are all refused.
 
-The claim itself is made in the staff portal after sign-in with the staff identity provider; this
-test writes the claim row the portal writes (message_claims) straight into the store, so that it
-checks the mail path on its own."""
+The claim is made in the staff portal: the member signs in at a real staff identity provider (npm
+oidc-provider, staff_support.py) from the team notification's /staff/m/ link and presses "Open"."""
 import email
 import email.policy
 import os
 import re
 import smtplib
-import sqlite3
 import tempfile
 import unittest
 
 from mail_support import (NEUVONTA, NEUVONTA_BOX, PUBLIC_URL, GatewayProcess, MailServer, gateway_config, links,
                           queue_id, token_sha256, unique)
+from staff_support import StaffBrowser, free_port, staff_oidc_config, start_staff_provider, write_staff_secret
 
 CITIZEN = "kansalainen@example.com"
 IDENTITY_CODE = "010594Y9032"  # valid (REFERENCES.md)
 ANNA = "anna.neuvoja@intra.example.fi"
 BERTIL = "bertil.neuvoja@intra.example.fi"
+ACCOUNTS = {
+    "anna": {"sub": "staff-anna", "claims": {"name": "Anna Neuvoja", "email": ANNA, "groups": ["tyollisyys-neuvonta"]}},
+    "bertil": {"sub": "staff-bertil", "claims": {"name": "Bertil Neuvoja", "email": BERTIL,
+                                                 "groups": ["tyollisyys-neuvonta"]}},
+}
 REPLY = re.compile(r"reply\+([A-Za-z0-9_-]{43})@(.+)")
 
 
@@ -42,11 +46,15 @@ class ThreadReply(unittest.TestCase):
         root = cls.tmp.name
         cls.server = MailServer(os.path.join(root, "received"))
         os.mkdir(os.path.join(root, "gw"))
-        cls.gw = GatewayProcess(os.path.join(root, "gw"), gateway_config(cls.server.port))
+        staff_port = free_port()
+        cls.gw = GatewayProcess(os.path.join(root, "gw"), gateway_config(cls.server.port) + staff_oidc_config(staff_port),
+                                before_start=write_staff_secret)
         try:
             cls.inbound = cls.gw.listening("inbound")
             cls.submission = cls.gw.listening("submission")
+            cls.portal = cls.gw.listening("portal")
             cls.gw.started()
+            cls.idp = start_staff_provider(staff_port, PUBLIC_URL, ACCOUNTS)
         except Exception:
             cls.gw.stop()
             cls.server.stop()
@@ -54,6 +62,7 @@ class ThreadReply(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        cls.idp.stop()
         cls.gw.stop()
         cls.server.stop()
         cls.tmp.cleanup()
@@ -81,15 +90,15 @@ class ThreadReply(unittest.TestCase):
         token = links(note.text())[0][0]
         return qid, note, reply_to, token, secret
 
-    def claim(self, qid, subject, name, address):
-        """The row the staff portal writes when a member presses "open" first."""
-        db = sqlite3.connect(str(self.gw.cwd / "var" / "sinetti.db"), timeout=30)
-        try:
-            with db:
-                db.execute("INSERT INTO message_claims (message_id, team_id, staff_subject, staff_name, staff_email,"
-                           " claimed_at) VALUES (?, 'neuvonta', ?, ?, ?, 0)", (qid, subject, name, address.lower()))
-        finally:
-            db.close()
+    def claim(self, token, login):
+        """The member signs in from the team notification's link and presses "Open" first."""
+        b = StaffBrowser(self.portal, self.idp, PUBLIC_URL)
+        self.addCleanup(b.close)
+        page = f"/staff/m/{token}?lang=fi"
+        self.assertEqual(b.sign_in(login, page).status, 303)
+        r, _ = b.press(page, "claim")
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.getheader("Location"), f"/staff/m/{token}/read?lang=fi")
 
     def reply(self, port, sender, to, data):
         """(code, text) of the final reply to the transaction; a refused RCPT is returned as such."""
@@ -126,7 +135,7 @@ class ThreadReply(unittest.TestCase):
 
     def test_the_claiming_member_replies_by_mail(self):
         qid, note, reply_to, team_token, _ = self.write_to_team()
-        self.claim(qid, "staff-anna", "Anna Neuvoja", ANNA)
+        self.claim(team_token, "anna")
         answer = unique("staff-answer")
         data = mail("Re: kysymys", self.staff_reply_text(note, f"Hei,\r\n\r\n{answer}\r\n\r\nAnna"), ANNA, reply_to)
         stage, code, text = self.reply(self.submission, ANNA, reply_to, data)
@@ -180,13 +189,13 @@ class ThreadReply(unittest.TestCase):
         self.assertIn("5.1.1", text)
 
     def test_a_member_who_did_not_claim_is_refused(self):
-        qid, note, reply_to, _, _ = self.write_to_team()
+        qid, note, reply_to, team_token, _ = self.write_to_team()
         data = mail("Re: kysymys", self.staff_reply_text(note, "Vastaan heti."), BERTIL, reply_to)
         # Nobody has claimed it yet: nobody may reply.
         stage, code, text = self.reply(self.submission, BERTIL, reply_to, data)
         self.assertEqual((stage, code), ("data", 550), text)
         self.assertIn("5.7.1", text)
-        self.claim(qid, "staff-anna", "Anna Neuvoja", ANNA)
+        self.claim(team_token, "anna")
         stage, code, text = self.reply(self.submission, BERTIL, reply_to, data)
         self.assertEqual((stage, code), ("data", 550), text)
         self.assertIn("5.7.1", text)
@@ -194,8 +203,8 @@ class ThreadReply(unittest.TestCase):
                                        " AND id <> ?", qid, qid), [])
 
     def test_a_reply_on_the_inbound_listener_is_refused(self):
-        qid, note, reply_to, _, _ = self.write_to_team()
-        self.claim(qid, "staff-anna", "Anna Neuvoja", ANNA)
+        qid, note, reply_to, team_token, _ = self.write_to_team()
+        self.claim(team_token, "anna")
         stage, code, text = self.reply(self.inbound, ANNA, reply_to, mail("Re: x", "x\r\n", ANNA, reply_to))
         self.assertEqual((stage, code), ("rcpt", 550), text)
         self.assertIn("5.7.1", text)

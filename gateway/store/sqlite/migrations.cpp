@@ -12,6 +12,7 @@ constexpr Migration product_migrations[] = {
      sql::migration_1},
     {2, "session identity, single-use authorization codes and nonces", sql::migration_2},
     {3, "threads and team message claims", sql::migration_3},
+    {4, "staff members who have signed in", sql::migration_4},
 };
 
 Result<int> apply(Connection& db, std::span<const Migration> list, Timestamp now) {

@@ -218,6 +218,27 @@ CREATE TABLE message_claims (
 );
 )sql";
 
+inline constexpr const char* migration_4 = R"sql(
+-- staff_members: who has signed in with the staff identity provider, as of the last sign-in; the
+-- team lead's reassignment offers the members of the team's group. groups: one per line.
+CREATE TABLE staff_members (
+  subject    TEXT   NOT NULL PRIMARY KEY,
+  name       TEXT   NOT NULL,
+  email      TEXT   NOT NULL,                    -- lower case
+  groups     TEXT   NOT NULL,
+  seen_at    BIGINT NOT NULL
+);
+)sql";
+
+inline constexpr const char* upsert_staff_member = R"sql(
+INSERT INTO staff_members (subject, name, email, groups, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (subject) DO UPDATE SET name = excluded.name, email = excluded.email, groups = excluded.groups,
+                                    seen_at = excluded.seen_at)sql";
+inline constexpr const char* select_staff_member = R"sql(
+SELECT subject, name, email, groups, seen_at FROM staff_members WHERE subject = ?1)sql";
+inline constexpr const char* select_staff_members = R"sql(
+SELECT subject, name, email, groups, seen_at FROM staff_members ORDER BY name, subject)sql";
+
 // ---- threads and claims ---------------------------------------------------------------------------
 
 inline constexpr const char* insert_thread = R"sql(
