@@ -160,7 +160,9 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
       std::vector<QueueEntry> leased;
       if (slots > 0 && transport.load()) {
         woken = false;
-        auto r = co_await blocking([&] { return store.lease_due(owner, now(), slots, options.lease); });
+        // Straight to the store's writer: no worker thread waits for the lease.
+        auto r = co_await ingest::await_store<std::vector<QueueEntry>>(
+            [&](auto d) { store.lease_due_async(owner, now(), slots, options.lease, d); });
         if (!r) {
           logger.error("queue_lease_failed", {{"error", r.error().message}});
         } else {
