@@ -124,12 +124,19 @@ int serve(const std::filesystem::path& config_path) {
   };
   server::Server server(config_path, loaded.config, logger, options);
 
+  // What the ingest has just queued goes to the queue's first attempt in memory as well.
+  auto fresh = std::make_shared<ingest::FreshContent>();
+  queue::QueueOptions queue_options;
+  queue_options.fresh = fresh;
   auto queue = std::make_shared<queue::DeliveryQueue>(server.io_context(), server.workers(), **store, rings,
-                                                      loaded.config, clock, logger);
+                                                      loaded.config, clock, logger, queue_options);
+  ingest::IngestOptions ingest_options;
+  ingest_options.fresh = fresh;
   auto sinks = std::make_shared<ingest::Ingest>(*snapshot, **store, rings, server.workers(), clock, logger,
                                                 [q = std::weak_ptr<queue::DeliveryQueue>(queue)] {
                                                   if (auto p = q.lock()) p->wake();
-                                                });
+                                                },
+                                                ingest_options);
   std::vector<std::string> names;
   for (const auto& l : config.listeners) names.push_back(l.name);
   auto metrics = std::make_shared<server::SmtpMetrics>(names);

@@ -97,6 +97,7 @@ class Sink final : public smtp::MessageSink {
 
   ~Sink() override {
     if (begun_ && !committed_) discard();
+    forget_fresh();
   }
 
   asio::awaitable<std::optional<smtp::Reply>> begin(const smtp::SessionInfo& session, const smtp::Envelope& envelope) override {
@@ -140,6 +141,7 @@ class Sink final : public smtp::MessageSink {
   void abort() noexcept override {
     if (begun_ && !committed_) discard();
     begun_ = false;
+    forget_fresh();
   }
 
  private:
@@ -281,6 +283,7 @@ class Sink final : public smtp::MessageSink {
       co_return temporary_failure();
     }
     committed_ = true;
+    keep_fresh();
     shared_->logger.info("message_accepted", {{"id", id_},
                                               {"listener", session_.listener},
                                               {"session", session_.id},
@@ -403,7 +406,25 @@ class Sink final : public smtp::MessageSink {
   }
 
   // Everything the commit makes durable. Runs on the worker pool.
+  // What this commit queues, for its first delivery attempt (FreshContent), once it is durable.
+  void remember(const std::string& id, store::MessageKind kind, const std::string& content,
+                std::chrono::system_clock::time_point created) {
+    if (!shared_->options.fresh) return;
+    fresh_.push_back({id, FreshContent::Entry{kind, created, content}});
+  }
+
+  void keep_fresh() {
+    for (auto& [id, entry] : fresh_) shared_->options.fresh->put(id, std::move(entry));
+    fresh_.clear();
+  }
+
+  void forget_fresh() {
+    for (auto& f : fresh_) crypto::secure_wipe(f.second.content);
+    fresh_.clear();
+  }
+
   Result<CommitBatch> build(const Plan& plan, const mime::Message& message, const routing::Routed& routed, std::uint64_t size) {
+    forget_fresh();
     const config::Config& cfg = *snap_->config;
     const auto now = shared_->clock.now();
     // One ring for the whole batch: every wrapped key and the KEK id beside it agree.
@@ -470,6 +491,7 @@ class Sink final : public smtp::MessageSink {
       meta.wrapped_key = ring.wrap(key, meta.id);
       meta.kek_id = ring.active_kek();
       meta.size = content.size();
+      remember(meta.id, meta.kind, content, now);
       mc.meta = std::move(meta);
       batch.messages.push_back(std::move(mc));
     };
@@ -627,6 +649,7 @@ class Sink final : public smtp::MessageSink {
       meta.sender = envelope_.sender;
       for (const auto& f : plan.forwards) meta.recipients.push_back(f.team->mailbox);
       meta.expires = ts(transient_expires);
+      if (!big_) remember(id, meta.kind, plain_, now);
       if (auto added = add_message(std::move(meta), use_spool); !added) return added.error();
       for (const auto& f : plan.forwards) {
         store::QueueEntry q;
@@ -702,6 +725,7 @@ class Sink final : public smtp::MessageSink {
   bool begun_ = false;          // begin_message done: abort must clean up
   bool committed_ = false;
   bool failed_ = false;
+  std::vector<std::pair<std::string, FreshContent::Entry>> fresh_;  // see remember()
 };
 
 }  // namespace

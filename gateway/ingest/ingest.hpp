@@ -18,6 +18,7 @@
 #include "gateway/routing/table.hpp"
 #include "gateway/server/service.hpp"
 #include "gateway/server/worker_pool.hpp"
+#include "gateway/ingest/fresh_content.hpp"
 #include "gateway/store/store.hpp"
 #include "sinetti/clock.hpp"
 #include "smtp/server/message_sink.hpp"
@@ -36,6 +37,8 @@ Result<std::shared_ptr<const Snapshot>> make_snapshot(std::shared_ptr<const conf
 struct IngestOptions {
   std::size_t memory_limit = 1 << 20;  // messages up to this size are held (sealed) in memory until the end
   std::size_t flush_bytes = 1 << 20;   // larger ones go to the store in batches of about this many bytes
+  // Where the plaintext of what a commit queued goes for its first delivery (null: nowhere).
+  std::shared_ptr<FreshContent> fresh;
 };
 
 // Sink factory for the SMTP listeners and a Service so that reloads reach it and shutdown waits for

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "crypto/primitives.hpp"
 #include "crypto/random.hpp"
 #include "gateway/ingest/ids.hpp"
 #include "gateway/ingest/store_await.hpp"
@@ -94,6 +95,24 @@ class SealedBody final : public smtp::client::BodySource {
   std::shared_ptr<sealed::ContentReader> reader_;
 };
 
+// A message the ingest kept in memory (FreshContent), handed out whole; wiped afterwards.
+class FreshBody final : public smtp::client::BodySource {
+ public:
+  explicit FreshBody(std::string content) : content_(std::move(content)) {}
+  ~FreshBody() override { crypto::secure_wipe(content_); }
+  FreshBody(const FreshBody&) = delete;
+  FreshBody& operator=(const FreshBody&) = delete;
+  asio::awaitable<Result<std::optional<std::string_view>>> next() override {
+    if (done_) co_return std::optional<std::string_view>();
+    done_ = true;
+    co_return std::optional<std::string_view>(std::string_view(content_));
+  }
+
+ private:
+  std::string content_;
+  bool done_ = false;
+};
+
 std::string kind_name(DeliveryKind k) { return std::string(store::to_string(k)); }
 
 }  // namespace
@@ -141,7 +160,9 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
       std::vector<QueueEntry> leased;
       if (slots > 0 && transport.load()) {
         woken = false;
-        auto r = co_await blocking([&] { return store.lease_due(owner, now(), slots, options.lease); });
+        // Straight to the store's writer: no worker thread waits for the lease.
+        auto r = co_await ingest::await_store<std::vector<QueueEntry>>(
+            [&](auto d) { store.lease_due_async(owner, now(), slots, options.lease, d); });
         if (!r) {
           logger.error("queue_lease_failed", {{"error", r.error().message}});
         } else {
@@ -182,25 +203,39 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
     const auto c = config.load();
     auto transport_now = transport.load();
 
-    // The message and its content opened in one trip to the worker pool.
+    // The message and its content opened in one trip to the worker pool — or, on the first attempt
+    // right after the ingest committed it, taken from memory with no trip at all.
     struct Opened {
       Result<std::optional<store::MessageMeta>> meta = std::optional<store::MessageMeta>();
       Result<std::shared_ptr<sealed::ContentReader>> reader = make_error("not opened");
     };
-    Opened opened = co_await blocking([&] {
-      Opened o;
-      o.meta = store.find_message(entry.message_id);
-      if (o.meta && *o.meta && (**o.meta).wrapped_key) o.reader = sealed::ContentReader::open(store, **o.meta, *rings.current());
-      return o;
-    });
+    Opened opened;
+    std::optional<ingest::FreshContent::Entry> fresh;
+    if (options.fresh) fresh = options.fresh->take(entry.message_id);
+    if (fresh) {
+      // Only what deliver() and its endings use; send_dsn reads the stored meta when it needs the key.
+      store::MessageMeta m;
+      m.id = entry.message_id;
+      m.kind = fresh->kind;
+      m.size = fresh->content.size();
+      m.created = store::to_timestamp(fresh->created);
+      opened.meta = std::optional<store::MessageMeta>(std::move(m));
+    } else {
+      opened = co_await blocking([&] {
+        Opened o;
+        o.meta = store.find_message(entry.message_id);
+        if (o.meta && *o.meta && (**o.meta).wrapped_key) o.reader = sealed::ContentReader::open(store, **o.meta, *rings.current());
+        return o;
+      });
+    }
     auto& meta = opened.meta;
-    if (!meta || !*meta || !(**meta).wrapped_key) {
+    if (!fresh && (!meta || !*meta || !(**meta).wrapped_key)) {
       const std::string why = !meta ? meta.error().message : "the message no longer exists (shredded or revoked)";
       co_await end_failed(entry, nullptr, why, "5.0.0", 0, false);
       co_return;
     }
     auto& reader = opened.reader;
-    if (!reader) {
+    if (!fresh && !reader) {
       // Our own storage or key trouble: never the sender's fault, so retry rather than bounce.
       co_await end_deferred(entry, **meta, "4.3.0", 0, "cannot open the stored message: " + reader.error().message, *c);
       co_return;
@@ -209,9 +244,12 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
     envelope.sender = entry.kind == DeliveryKind::dsn ? std::string() : entry.sender;
     envelope.recipients = {entry.recipient};
     envelope.size = (**meta).size;
-    SealedBody body(workers, *reader);
+    const bool from_memory = fresh.has_value();
+    std::unique_ptr<smtp::client::BodySource> body;
+    if (fresh) body = std::make_unique<FreshBody>(std::move(fresh->content));
+    else body = std::make_unique<SealedBody>(workers, *reader);
     const auto started = clock.now();
-    auto result = co_await transport_now->deliver(envelope, body);
+    auto result = co_await transport_now->deliver(envelope, *body);
     const smtp::client::RecipientOutcome outcome =
         result.recipients.empty() ? smtp::client::RecipientOutcome{entry.recipient, Outcome::deferred, "4.0.0", 0, "no result"}
                                   : result.recipients.front();
@@ -236,7 +274,8 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
           logger.error("queue_shred_failed", {{"id", entry.message_id}, {"error", s->shred_error->message}});
         }
         logger.info("delivered", {{"entry", entry.id}, {"id", entry.message_id}, {"kind", kind_name(entry.kind)},
-                                  {"relay", result.remote}, {"tls", result.tls}, {"ms", took}, {"attempts", entry.attempts}});
+                                  {"relay", result.remote}, {"tls", result.tls}, {"ms", took}, {"attempts", entry.attempts},
+                                  {"from_memory", from_memory}});
         break;
       }
       case Outcome::deferred: {
@@ -300,7 +339,15 @@ struct DeliveryQueue::State : std::enable_shared_from_this<DeliveryQueue::State>
     auto built = co_await blocking([&]() -> Result<store::CommitBatch> {
       const auto ring_now = rings.current();
       const crypto::KeyRing& ring = *ring_now;
-      auto reader = sealed::ContentReader::open(store, meta, ring);
+      // A first attempt from memory carries no wrapped key: the stored meta has it.
+      std::optional<store::MessageMeta> stored;
+      if (!meta.wrapped_key) {
+        auto found = store.find_message(meta.id);
+        if (!found) return found.error();
+        if (!*found || !(**found).wrapped_key) return make_error("the message no longer exists (shredded or revoked)");
+        stored = std::move(*found);
+      }
+      auto reader = sealed::ContentReader::open(store, stored ? *stored : meta, ring);
       if (!reader) return reader.error();
       std::string head(std::min<std::uint64_t>(meta.size, smtp::DsnRequest::max_original_headers), '\0');
       auto n = (*reader)->read_at(0, std::span<char>(head.data(), head.size()));

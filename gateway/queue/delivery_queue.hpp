@@ -18,6 +18,7 @@
 
 #include "config/config.hpp"
 #include "crypto/key_ring_holder.hpp"
+#include "gateway/ingest/fresh_content.hpp"
 #include "gateway/log.hpp"
 #include "gateway/server/asio.hpp"
 #include "gateway/server/service.hpp"
@@ -35,6 +36,8 @@ struct QueueOptions {
   std::chrono::milliseconds lease{std::chrono::minutes(30)};  // longer than any delivery can take
   // The transport to use instead of the configured one (tests); null: from delivery.*.
   std::function<std::unique_ptr<smtp::client::Transport>(const config::Config&)> make_transport;
+  // Plaintext the ingest kept for a first attempt (ingest/fresh_content.hpp); null: always the store.
+  std::shared_ptr<ingest::FreshContent> fresh;
 };
 
 // The delay before attempt `attempts + 1`: initial × 2^(attempts-1), at most max.

@@ -683,6 +683,35 @@ struct SqliteStore::Impl {
     return append_audit_on_writer(audit);
   }
 
+  // Claims up to `limit` due entries for `owner` (Store::lease_due). On the writer thread.
+  Result<std::vector<QueueEntry>> lease_on_writer(const std::string& owner, Timestamp now, std::size_t limit,
+                                                  std::chrono::milliseconds lease_for) {
+    auto& db = *writer;
+    std::vector<std::string> ids;
+    {
+      auto q = db.query(sql::select_due);
+      if (!q) return q.error();
+      q->bind(1, now).bind(2, to_int64(limit));
+      for (;;) {
+        auto row = q->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        ids.push_back(q->text(0));
+      }
+    }
+    std::vector<QueueEntry> leased;
+    for (const auto& id : ids) {
+      auto q = db.query(sql::lease_entry);
+      if (!q) return q.error();
+      q->bind(1, id).bind(2, owner).bind(3, now + lease_for).bind(4, now);
+      if (auto r = q->run(); !r) return r.error();
+      auto e = queue_entry(db, id);
+      if (!e) return e.error();
+      if (*e) leased.push_back(std::move(**e));
+    }
+    return leased;
+  }
+
   // ---- reads ----
 
   Result<std::optional<QueueEntry>> queue_entry(Connection& db, const std::string& id) {
@@ -1250,32 +1279,17 @@ Result<bool> SqliteStore::is_device_bound(const Hash& token_hash, const Hash& de
 Result<std::vector<QueueEntry>> SqliteStore::lease_due(const std::string& owner, Timestamp now, std::size_t limit,
                                                        std::chrono::milliseconds lease_for) {
   if (!valid_identifier(owner)) return make_error("store: a lease owner is not valid");
-  return impl_->write<std::vector<QueueEntry>>([&]() -> Result<std::vector<QueueEntry>> {
-    auto& db = *impl_->writer;
-    std::vector<std::string> ids;
-    {
-      auto q = db.query(sql::select_due);
-      if (!q) return q.error();
-      q->bind(1, now).bind(2, to_int64(limit));
-      for (;;) {
-        auto row = q->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        ids.push_back(q->text(0));
-      }
-    }
-    std::vector<QueueEntry> leased;
-    for (const auto& id : ids) {
-      auto q = db.query(sql::lease_entry);
-      if (!q) return q.error();
-      q->bind(1, id).bind(2, owner).bind(3, now + lease_for).bind(4, now);
-      if (auto r = q->run(); !r) return r.error();
-      auto e = impl_->queue_entry(db, id);
-      if (!e) return e.error();
-      if (*e) leased.push_back(std::move(**e));
-    }
-    return leased;
-  });
+  return impl_->write<std::vector<QueueEntry>>([&] { return impl_->lease_on_writer(owner, now, limit, lease_for); });
+}
+
+void SqliteStore::lease_due_async(std::string owner, Timestamp now, std::size_t limit, std::chrono::milliseconds lease_for,
+                                  Completion<std::vector<QueueEntry>> done) {
+  if (!valid_identifier(owner)) return done(make_error("store: a lease owner is not valid"));
+  impl_->submit<std::vector<QueueEntry>>(
+      [impl = impl_.get(), owner = std::move(owner), now, limit, lease_for] {
+        return impl->lease_on_writer(owner, now, limit, lease_for);
+      },
+      std::move(done));
 }
 
 Status SqliteStore::complete(const std::string& id, const std::string& owner, const AuditEvents& audit) {

@@ -77,6 +77,8 @@ class SqliteStore final : public Store {
 
   Result<std::vector<QueueEntry>> lease_due(const std::string& owner, Timestamp now, std::size_t limit,
                                             std::chrono::milliseconds lease_for) override;
+  void lease_due_async(std::string owner, Timestamp now, std::size_t limit, std::chrono::milliseconds lease_for,
+                       Completion<std::vector<QueueEntry>> done) override;
   Status complete(const std::string& id, const std::string& owner, const AuditEvents& audit) override;
   void complete_async(std::string id, std::string owner, AuditEvents audit, std::optional<MessageId> shred_when_done,
                       std::string actor, Completion<Completed> done) override;

@@ -107,6 +107,9 @@ class Store {
   // an attempt on each. No entry is held by two owners at once.
   virtual Result<std::vector<QueueEntry>> lease_due(const std::string& owner, Timestamp now, std::size_t limit,
                                                     std::chrono::milliseconds lease_for) = 0;
+  // The same, asynchronously: `done` runs on the writer thread (no thread waits for the lease).
+  virtual void lease_due_async(std::string owner, Timestamp now, std::size_t limit, std::chrono::milliseconds lease_for,
+                               Completion<std::vector<QueueEntry>> done) = 0;
   // The three ends of a lease; each fails if `owner` no longer holds the lease on `id`.
   virtual Status complete(const std::string& id, const std::string& owner, const AuditEvents& audit) = 0;
   // complete() and, when `shred_when_done` names the entry's message and no entry of it is queued

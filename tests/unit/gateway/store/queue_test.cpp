@@ -1,5 +1,6 @@
 // The delivery queue: leasing due entries (exclusive under concurrency, expired leases retaken),
 // the three ends of a lease, and the operator's list / retry / drop.
+#include <algorithm>
 #include <future>
 #include <latch>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include "store_fixture.hpp"
 
 using namespace store_test;
+using sinetti::Result;
 
 namespace {
 
@@ -60,6 +62,37 @@ BOOST_FIXTURE_TEST_CASE(limit_bounds_a_lease, Fixture) {
   BOOST_TEST(store->lease_due("w", now(), 2, 1min)->size() == 2u);
   BOOST_TEST(store->lease_due("w", now(), 2, 1min)->size() == 1u);
   BOOST_TEST(store->lease_due("w", now(), 2, 1min)->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(lease_due_async_claims_like_lease_due_and_completes_on_the_writer, Fixture) {
+  auto store = open();
+  enqueue(*store, "now", 3, now());
+  enqueue(*store, "later", 1, now() + 10min);
+  std::promise<std::pair<Result<std::vector<QueueEntry>>, std::thread::id>> first;
+  store->lease_due_async("worker-1", now(), 2, 1h, [&](Result<std::vector<QueueEntry>> r) {
+    first.set_value({std::move(r), std::this_thread::get_id()});
+  });
+  auto [leased, completed_on] = first.get_future().get();
+  BOOST_TEST((completed_on != std::this_thread::get_id()));  // the writer's thread, nobody waited
+  BOOST_TEST_REQUIRE(leased.ok());
+  BOOST_TEST(leased->size() == 2u);
+  for (const auto& e : *leased) {
+    BOOST_TEST(e.message_id == "now");
+    BOOST_TEST(e.attempts == 1u);
+    BOOST_TEST(((*store->find_queue_entry(e.id))->state == QueueState::leased));
+  }
+  // The third is still due; the other owner gets it and nothing of worker-1's.
+  std::promise<Result<std::vector<QueueEntry>>> second;
+  store->lease_due_async("worker-2", now(), 10, 1h, [&](Result<std::vector<QueueEntry>> r) { second.set_value(std::move(r)); });
+  auto rest = second.get_future().get();
+  BOOST_TEST_REQUIRE(rest.ok());
+  BOOST_TEST_REQUIRE(rest->size() == 1u);
+  BOOST_TEST(rest->front().message_id == "now");
+  const auto mine = ids(*leased);
+  BOOST_TEST((std::find(mine.begin(), mine.end(), rest->front().id) == mine.end()));
+  std::promise<Result<std::vector<QueueEntry>>> bad;
+  store->lease_due_async("not a valid owner\n", now(), 10, 1h, [&](Result<std::vector<QueueEntry>> r) { bad.set_value(std::move(r)); });
+  BOOST_TEST(!bad.get_future().get().ok());
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_lessees_never_share_an_entry, Fixture) {
