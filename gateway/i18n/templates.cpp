@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <system_error>
 
 #include "gateway/i18n/builtin_templates.hpp"
@@ -13,14 +14,54 @@ namespace sinetti::i18n {
 
 namespace mustache = kainjow::mustache;
 
+namespace {
+
+std::string html_escape(const std::string& s);
+std::string no_escape(const std::string& s) { return s; }
+
+}  // namespace
+
+// A template parsed once, when the set is loaded. kainjow's render() is a non-const member (it
+// records errors in the object), so renders never share one parsed tree: each takes a parsed copy
+// from a small pool of idle ones (copying the prototype when the pool is empty) and hands it back
+// afterwards. A set loaded again (SIGHUP) parses its files again into new Compiled objects.
 struct Templates::Compiled {
   std::string source;  // "built-in" or the file's path
-  std::string text;
+  std::optional<mustache::mustache> prototype;  // the parsed text; escaping by the file's extension
+
+  static constexpr std::size_t max_idle = 32;  // parsed copies kept for reuse
+  mutable std::mutex mutex;
+  mutable std::vector<std::unique_ptr<mustache::mustache>> idle;  // guarded by mutex
+
+  Compiled(std::string src, const std::string& text, bool html) : source(std::move(src)) {
+    prototype.emplace(text);
+    prototype->set_custom_escape(html ? html_escape : no_escape);
+  }
+
+  std::unique_ptr<mustache::mustache> take() const {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        auto m = std::move(idle.back());
+        idle.pop_back();
+        return m;
+      }
+    }
+    return std::make_unique<mustache::mustache>(*prototype);  // concurrent copies only read it
+  }
+
+  void give_back(std::unique_ptr<mustache::mustache> m) const {
+    std::lock_guard lock(mutex);
+    if (idle.size() < max_idle) idle.push_back(std::move(m));
+  }
 };
 
 namespace {
 
 constexpr std::size_t max_template_bytes = 256 * 1024;
+
+// Pages (`.html`) escape values for HTML; mail templates (`.txt`) take them as they are.
+bool is_html(std::string_view file) { return file.ends_with(".html"); }
 
 Result<std::string> read_small_file(const std::filesystem::path& path) {
   std::error_code ec;
@@ -62,12 +103,6 @@ std::string strip_standalone_lines(std::string_view text) {
     out.append(standalone ? trimmed : line);
   }
   return out;
-}
-
-std::optional<std::string> parse_problem(const std::string& text) {
-  mustache::mustache tmpl{text};
-  if (!tmpl.is_valid()) return tmpl.error_message();
-  return std::nullopt;
 }
 
 mustache::data to_data(const TemplateMap& values);
@@ -115,7 +150,8 @@ std::string html_escape(const std::string& s) {
 Result<std::shared_ptr<const Templates>> Templates::load(const std::optional<std::filesystem::path>& override_dir) {
   auto t = std::make_shared<Templates>();
   for (const auto& b : detail::builtin_templates()) {
-    t->templates_.emplace(std::string(b.file), std::make_shared<Compiled>(Compiled{"built-in", strip_standalone_lines(b.text)}));
+    t->templates_.emplace(std::string(b.file),
+                          std::make_shared<Compiled>("built-in", strip_standalone_lines(b.text), is_html(b.file)));
   }
   if (override_dir) {
     std::error_code ec;
@@ -130,12 +166,13 @@ Result<std::shared_ptr<const Templates>> Templates::load(const std::optional<std
       }
       auto text = read_small_file(entry.path());
       if (!text) return text.error();
-      t->templates_[name] = std::make_shared<Compiled>(Compiled{entry.path().string(), strip_standalone_lines(*text)});
+      t->templates_[name] = std::make_shared<Compiled>(entry.path().string(), strip_standalone_lines(*text), is_html(name));
     }
   }
   for (const auto& [name, compiled] : t->templates_) {
-    if (auto problem = parse_problem(compiled->text)) {
-      return make_error("template " + (compiled->source == "built-in" ? name : compiled->source) + ": " + *problem);
+    if (!compiled->prototype->is_valid()) {
+      return make_error("template " + (compiled->source == "built-in" ? name : compiled->source) + ": " +
+                        compiled->prototype->error_message());
     }
   }
   return std::shared_ptr<const Templates>(std::move(t));
@@ -153,12 +190,11 @@ Result<std::string> Templates::render(std::string_view kind, config::Language la
     }
   }
   if (found == nullptr) return make_error("no template " + std::string(kind) + ext);
-  mustache::mustache tmpl{found->text};
-  if (escape == Escape::none) tmpl.set_custom_escape([](const std::string& s) { return s; });
-  else tmpl.set_custom_escape(html_escape);
-  std::string out = tmpl.render(to_data(values));
+  auto tmpl = found->take();
+  std::string out = tmpl->render(to_data(values));
   std::erase(out, blank_line_marker);
-  if (!tmpl.is_valid()) return make_error("template " + std::string(kind) + ": " + tmpl.error_message());
+  if (!tmpl->is_valid()) return make_error("template " + std::string(kind) + ": " + tmpl->error_message());
+  found->give_back(std::move(tmpl));  // a copy that failed keeps its error: not reused
   return out;
 }
 

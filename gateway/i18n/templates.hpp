@@ -46,7 +46,8 @@ struct RenderedPage {
 class Templates {
  public:
   // Built-in templates, overridden by `*.txt` and `*.html` files in `override_dir` when given. Every template is
-  // parsed here; the error names the file and what is wrong.
+  // parsed here, once: renders use the parsed form (a changed file shows after the next load, i.e.
+  // SIGHUP); the error names the file and what is wrong. Rendering is thread-safe.
   static Result<std::shared_ptr<const Templates>> load(const std::optional<std::filesystem::path>& override_dir);
 
   // `KIND.LANG.txt` rendered; a kind missing in that language falls back to English, then Finnish.

@@ -15,6 +15,7 @@
 #include "gateway/portal/html_sanitizer.hpp"
 #include "gateway/portal/multipart.hpp"
 #include "gateway/portal/pages.hpp"
+#include "gateway/portal/phone_tails.hpp"
 #include "gateway/portal/router.hpp"
 #include "gateway/portal/sender_notice.hpp"
 #include "gateway/portal/session.hpp"
@@ -197,6 +198,19 @@ class Handling {
     return std::string(phone->begin(), phone->end());
   }
 
+  // The last two digits the landing page shows, from the in-memory cache when there is one.
+  Result<std::string> phone_tail(const store::MessageMeta& meta) {
+    if (ctx_.phone_tails != nullptr) {
+      if (auto known = ctx_.phone_tails->find(ctx_.ring, meta.id)) return std::move(*known);
+    }
+    auto phone = open_phone(meta);
+    if (!phone) return phone.error();
+    std::string tail = i18n::phone_tail(*phone);
+    crypto::secure_wipe(*phone);
+    if (ctx_.phone_tails != nullptr) ctx_.phone_tails->remember(ctx_.ring, meta.id, tail);
+    return tail;
+  }
+
   bool device_bound(const Link& link) {
     const auto cookies = parse_cookies(req_.header("cookie").value_or(""));
     const auto it = cookies.find(device_cookie);
@@ -274,10 +288,9 @@ class Handling {
       v.insert_or_assign("identity_mismatch", st.identity_mismatch);
     }
     if (m.unlock.kind == store::UnlockKind::phone) {
-      auto phone = open_phone(m);
-      if (!phone) return server_error("phone", phone.error());
-      v.insert_or_assign("phone_tail", i18n::phone_tail(*phone));
-      crypto::secure_wipe(*phone);
+      auto tail = phone_tail(m);
+      if (!tail) return server_error("phone", tail.error());
+      v.insert_or_assign("phone_tail", std::move(*tail));
     }
     return page(status, "landing", std::move(v));
   }

@@ -21,6 +21,8 @@
 
 namespace sinetti::portal {
 
+class PhoneTails;
+
 // What handling needs; all of it outlives the call. Blocking: store reads and writes, the SMS
 // sender — call handle() from the worker pool, never from an I/O thread.
 struct PortalContext {
@@ -32,6 +34,7 @@ struct PortalContext {
   const Clock& clock;
   const log::Logger& logger;
   auth::Providers* oidc = nullptr;   // null: no identity provider configured (personal level says so)
+  PhoneTails* phone_tails = nullptr;  // null: the landing page opens the sealed number every time
 };
 
 // Strong identification (GET /auth/{provider}/start and /callback): start keeps the sign-in under

@@ -23,6 +23,7 @@
 #include "gateway/i18n/templates.hpp"
 #include "gateway/portal/body_pipe.hpp"
 #include "gateway/portal/handler.hpp"
+#include "gateway/portal/phone_tails.hpp"
 #include "gateway/portal/router.hpp"
 #include "gateway/server/admin_listener.hpp"
 
@@ -114,6 +115,7 @@ struct PortalListener::Shared {
   std::atomic<std::shared_ptr<auth::Providers>> oidc;  // null: no providers configured
   std::shared_ptr<auth::HttpClient> oidc_http = auth::make_curl_http_client();
   std::shared_ptr<crypto::ServerTlsContext> tls;
+  PhoneTails phone_tails;  // landing pages' phone tails, for the current key ring
   store::Store& store;
   const crypto::KeyRingHolder& rings;
   SmsFactory sms_factory;
@@ -213,7 +215,8 @@ Response run_handler(Shared& s, const Request& request) {
   const auto sms = s.sms.load();
   const auto oidc = s.oidc.load();
   const auto ring = s.rings.current();  // one ring for the whole request (SIGHUP may replace it)
-  PortalContext context{*config, *templates, s.store, *ring, sms.get(), s.clock, s.logger, oidc.get()};
+  s.phone_tails.bind(ring);
+  PortalContext context{*config, *templates, s.store, *ring, sms.get(), s.clock, s.logger, oidc.get(), &s.phone_tails};
   try {
     return handle(request, context);
   } catch (const std::exception& e) {

@@ -109,8 +109,14 @@ Result<std::optional<LiveSession>> SessionKeeper::resume(const Request& request)
   }
   live.data = SessionData::decode((*found)->data);
   if ((*found)->identity) live.identity = auth::Identity::decode(*(*found)->identity);
-  if (auto t = store_.touch_session(live.id_hash, std::nullopt); !t) return t.error();
+  if (now - (*found)->last_seen >= refresh_interval(idle_)) {
+    if (auto t = store_.touch_session(live.id_hash, std::nullopt); !t) return t.error();
+  }
   return std::optional<LiveSession>(std::move(live));
+}
+
+std::chrono::seconds SessionKeeper::refresh_interval(std::chrono::seconds idle) {
+  return std::min<std::chrono::seconds>(std::chrono::minutes(1), idle / 10);
 }
 
 Result<LiveSession> SessionKeeper::create(SessionData data, std::optional<auth::Identity> identity) {

@@ -59,8 +59,14 @@ class SessionKeeper {
                 std::chrono::seconds absolute);
 
   // The session the request's cookie names, if it is known, within its absolute lifetime and not
-  // idle for longer than the idle timeout (such a one is deleted). Counts as activity (last_seen).
+  // idle for longer than the idle timeout (such a one is deleted). Counts as activity: last_seen is
+  // written when it is at least refresh_interval() old, so a page view is not a durable store
+  // write each time. The idle timeout counts from the recorded last_seen: a session in use ends
+  // no later than `idle` after its last request, and no earlier than `idle - refresh_interval()`.
   Result<std::optional<LiveSession>> resume(const Request& request);
+  // How stale last_seen may be before a request records it again: a tenth of the idle timeout,
+  // at most a minute (15 min idle: 1 min; 1 min idle: 6 s).
+  static std::chrono::seconds refresh_interval(std::chrono::seconds idle);
   Result<LiveSession> create(SessionData data = {}, std::optional<auth::Identity> identity = std::nullopt);
   // Stores the data and counts as activity.
   store::Status save(const LiveSession& session);

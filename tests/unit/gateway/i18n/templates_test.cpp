@@ -5,9 +5,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "gateway/i18n/format.hpp"
 #include "gateway/i18n/templates.hpp"
@@ -187,6 +189,57 @@ BOOST_AUTO_TEST_CASE(page_templates_are_html_escaped_and_titled) {
   auto u = Templates::load(untitled.path);
   BOOST_TEST_REQUIRE(u.ok());
   BOOST_TEST(!(*u)->render_page("not-found", Language::en, {}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(parsed_templates_render_alike_again_and_on_many_threads) {
+  auto t = Templates::load(std::nullopt);
+  BOOST_TEST_REQUIRE(t.ok(), (t.ok() ? "" : t.error().message));
+  const TemplateMap v = {{"organisation", "Org <&>"}, {"base", "/m/T"}, {"csrf", "c"}, {"level_sms", true},
+                         {"phone_tail", "67"}, {"team", "Neuvonta"}};
+  auto first = (*t)->render_page("landing", Language::fi, v);
+  BOOST_TEST_REQUIRE(first.ok(), (first.ok() ? "" : first.error().message));
+  BOOST_TEST(first->body.find("Org &lt;&amp;&gt;") != std::string::npos);
+  // Mail and page templates keep their own escaping whichever renders first.
+  auto mail = (*t)->render_mail("notification", Language::fi, values("sms"));
+  BOOST_TEST_REQUIRE(mail.ok());
+  BOOST_TEST(mail->body.find("Kaupungin työllisyyspalvelut") != std::string::npos);
+  // Values differ per render: nothing of one render stays in the next.
+  TemplateMap letter = v;
+  letter.insert_or_assign("level_sms", false);
+  letter.insert_or_assign("level_letter", true);
+  auto other = (*t)->render_page("landing", Language::fi, letter);
+  BOOST_TEST_REQUIRE(other.ok());
+  BOOST_TEST(other->body != first->body);
+  BOOST_TEST(other->body.find("67") == std::string::npos);
+
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      for (int n = 0; n < 200; ++n) {
+        const bool sms = (n + i) % 2 == 0;
+        auto p = (*t)->render_page("landing", Language::fi, sms ? v : letter);
+        if (!p.ok() || p->body != (sms ? first->body : other->body) || p->title != first->title) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  BOOST_TEST(mismatches.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(loading_again_reads_a_changed_file_and_the_old_set_is_unchanged) {
+  TempDir dir;
+  dir.write("not-found.en.html", "Title: Gone\n\n<h1>First</h1>\n");
+  auto before = Templates::load(dir.path);
+  BOOST_TEST_REQUIRE(before.ok());
+  BOOST_TEST((*before)->render_page("not-found", Language::en, {})->body == "<h1>First</h1>\n");
+  dir.write("not-found.en.html", "Title: Gone\n\n<h1>Second</h1>\n");
+  // The loaded set was parsed at load time: the file is not read again.
+  BOOST_TEST((*before)->render_page("not-found", Language::en, {})->body == "<h1>First</h1>\n");
+  auto after = Templates::load(dir.path);  // what a reload does
+  BOOST_TEST_REQUIRE(after.ok());
+  BOOST_TEST((*after)->render_page("not-found", Language::en, {})->body == "<h1>Second</h1>\n");
+  BOOST_TEST((*before)->render_page("not-found", Language::en, {})->body == "<h1>First</h1>\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

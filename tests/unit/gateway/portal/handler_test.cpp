@@ -17,6 +17,7 @@
 #include "gateway/auth/jose.hpp"
 #include "gateway/portal/handler.hpp"
 #include "gateway/portal/html_sanitizer.hpp"
+#include "gateway/portal/phone_tails.hpp"
 #include "gateway/portal/session.hpp"
 #include "gateway/sealed/sealed_content.hpp"
 #include "smtp/mime/message.hpp"
@@ -151,6 +152,7 @@ struct PortalFixture : Fixture {
   const std::string phone = "+358401234567";
   Bytes personal_key = Bytes(32, 7);  // the identity key level personal messages get from put()
   auth::Providers* oidc = nullptr;    // strong identification, when a test sets it up
+  PhoneTails* phone_tails = nullptr;  // the listener's landing-page cache, when a test sets it up
 
   PortalFixture() {
     BOOST_REQUIRE(crypto::KeyRing::init(keys, clock).ok());
@@ -207,7 +209,7 @@ struct PortalFixture : Fixture {
     if (!jar.cookies.empty()) r.headers.emplace_back("cookie", jar.header());
     if (method == "POST") r.headers.emplace_back("content-type", "application/x-www-form-urlencoded");
     r.body = body;
-    PortalContext c{*cfg, *templates, *st, *ring, &sms, clock, logger, oidc};
+    PortalContext c{*cfg, *templates, *st, *ring, &sms, clock, logger, oidc, phone_tails};
     auto res = handle(r, c);
     jar.take(res);
     return res;
@@ -396,6 +398,35 @@ BOOST_FIXTURE_TEST_CASE(posts_need_the_session_and_its_csrf_token, PortalFixture
   BOOST_TEST(pin_challenges() == 0);
   BOOST_TEST(post("/m/" + tokens[0] + "/pin", jar, "csrf=" + csrf).status == 200);
   BOOST_TEST(sms_count() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(landing_pages_take_the_phone_tail_from_the_listeners_cache, PortalFixture) {
+  const auto tokens = put("M1", UnlockKind::phone);
+  const auto owner = std::make_shared<int>(0);
+  const std::shared_ptr<const crypto::KeyRing> current(owner, &*ring);  // the listener's snapshot
+  PhoneTails tails;
+  tails.bind(current);
+  phone_tails = &tails;
+  Jar jar;
+  BOOST_TEST(get("/m/" + tokens[0], jar).body.find("<strong>67</strong>") != std::string::npos);
+  BOOST_TEST(tails.find(*ring, "M1").value_or("") == "67");  // opened once, remembered
+  BOOST_TEST(tails.size() == 1u);
+  // Later views take it from the cache: what the cache holds is what the page shows.
+  tails.remember(*ring, "M1", "00");
+  BOOST_TEST(get("/m/" + tokens[0], jar).body.find("<strong>00</strong>") != std::string::npos);
+  // Another ring bound (SIGHUP): the cache is emptied, and a request still on the old ring opens
+  // the sealed number again and keeps nothing.
+  auto reloaded = crypto::KeyRing::load(keys, crypto::Access::open);
+  BOOST_TEST_REQUIRE(reloaded.ok());
+  const auto other = std::make_shared<const crypto::KeyRing>(std::move(*reloaded));
+  tails.bind(other);
+  BOOST_TEST(tails.size() == 0u);
+  BOOST_TEST(get("/m/" + tokens[0], jar).body.find("<strong>67</strong>") != std::string::npos);
+  BOOST_TEST(tails.size() == 0u);
+  // An unknown link asks for no tail.
+  tails.bind(current);
+  BOOST_TEST(get("/m/" + crypto::generate_token(), jar).status == 404);
+  BOOST_TEST(tails.size() == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_pin_by_sms_unlocks_and_rotates_the_session, PortalFixture) {
