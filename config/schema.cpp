@@ -98,7 +98,7 @@ void read_portal(MapReader& r, Portal& p) {
   r.listen_address("address", p.address, "", {"HTTPS address and port of the portal.", true});
   r.object("tls", {"Certificate for the portal.", true}, [&](MapReader& t) { read_tls(t, p.tls); });
   r.duration("session_idle", p.session_idle, 15min, 1min, 30min,
-             {"Idle timeout of a portal session (NIST SP 800-63B §4.2.3: at most 30m)."});
+             {"Idle timeout of a portal session (NIST SP 800-63B §4.2.3: at most 30m). Activity is recorded at most every tenth of it (at most a minute), so a session ends between that much before and exactly this long after its last request."});
   r.duration("session_absolute", p.session_absolute, 12h, 10min, 12h, {"Absolute lifetime of a portal session."});
   r.size("max_header_size", p.max_header_size, 16 * KiB, 4 * KiB, 1 * MiB, {"Request header limit (431 beyond)."});
   r.size("max_body_size", p.max_body_size, 50 * MiB, 1 * MiB, 1 * GiB, {"Request body limit (413 beyond)."});
