@@ -398,7 +398,9 @@ int purge(const std::filesystem::path& config_path) {
   auto r = housekeeping::run_retention(*o->config, *o->store, clock.now(), actor(), housekeeping::RecordRun::always);
   if (!r) return problem("purge: " + r.error().message);
   std::cout << "expired " << r->expired << " messages, removed " << r->queue_entries << " finished queue entries, "
-            << r->sessions << " sessions and " << r->audit_records << " audit records\n";
+            << r->sessions << " sessions and " << r->audit_records << " audit records; "
+            << r->conversations.threads << " threads, " << r->conversations.claims << " claims and "
+            << r->conversations.staff_members << " staff members with nothing left\n";
   return exit_ok;
 }
 

@@ -77,6 +77,9 @@ struct Housekeeping::State : std::enable_shared_from_this<Housekeeping::State> {
                               {"queue_entries", r->queue_entries},
                               {"sessions", r->sessions},
                               {"audit_records", r->audit_records},
+                              {"threads", r->conversations.threads},
+                              {"claims", r->conversations.claims},
+                              {"staff_members", r->conversations.staff_members},
                               {"ms", static_cast<long long>(took)}});
   }
 };

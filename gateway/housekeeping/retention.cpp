@@ -34,6 +34,9 @@ Result<RetentionRun> run_retention(const config::Config& config, store::Store& s
   auto s = store.purge_sessions(t, t - ms(config.portal.session_idle));
   if (!s) return s.error();
   out.sessions = *s;
+  auto c = store.purge_conversations(t - ms(config.retention.protected_messages));
+  if (!c) return c.error();
+  out.conversations = *c;
   auto a = store.purge_audit(t - ms(config.retention.audit_log), actor);
   if (!a) return a.error();
   out.audit_records = *a;
@@ -41,7 +44,10 @@ Result<RetentionRun> run_retention(const config::Config& config, store::Store& s
     const nlohmann::json details = {{"expired", out.expired},
                                     {"queue_entries", out.queue_entries},
                                     {"sessions", out.sessions},
-                                    {"audit_records", out.audit_records}};
+                                    {"audit_records", out.audit_records},
+                                    {"claims", out.conversations.claims},
+                                    {"threads", out.conversations.threads},
+                                    {"staff_members", out.conversations.staff_members}};
     if (auto appended = store.append_audit({{"retention.run", "", actor, "ok", details.dump()}}); !appended) {
       return appended.error();
     }

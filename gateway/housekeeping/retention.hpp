@@ -3,7 +3,9 @@
 // messages past their expiry (protected messages after retention.protected_messages, spool,
 // notification and DSN copies after their delivery lifetime), deletes finished queue entries older
 // than delivery.lifetime, portal sessions past their expiry or idle time, and audit records older
-// than retention.audit_log (moving the chain's checkpoint, so the rest still verifies). No input
+// than retention.audit_log (moving the chain's checkpoint, so the rest still verifies), the claims
+// of shredded messages, threads with no message left (the client's identity key and address go
+// with them), and staff members not seen for retention.protected_messages. No input
 // from outside: only the store and the configuration.
 #pragma once
 
@@ -23,7 +25,11 @@ struct RetentionRun {
   std::size_t queue_entries = 0;   // finished queue entries deleted
   std::size_t sessions = 0;        // portal sessions deleted
   std::uint64_t audit_records = 0; // audit records deleted (the chain checkpoint moved past them)
-  bool removed_anything() const { return expired + queue_entries + sessions + audit_records > 0; }
+  store::ConversationPurge conversations;  // claims, threads and staff members deleted
+  bool removed_anything() const {
+    return expired + queue_entries + sessions + audit_records + conversations.claims + conversations.threads +
+               conversations.staff_members > 0;
+  }
 };
 
 enum class RecordRun {

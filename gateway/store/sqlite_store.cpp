@@ -1524,6 +1524,29 @@ Result<std::size_t> SqliteStore::purge_sessions(Timestamp now, Timestamp idle_be
   });
 }
 
+Result<ConversationPurge> SqliteStore::purge_conversations(Timestamp staff_seen_before) {
+  return impl_->write<ConversationPurge>([&]() -> Result<ConversationPurge> {
+    ConversationPurge out;
+    auto claims = impl_->writer->query(sql::purge_claims);
+    if (!claims) return claims.error();
+    auto c = claims->run();
+    if (!c) return c.error();
+    out.claims = static_cast<std::size_t>(*c);
+    auto threads = impl_->writer->query(sql::purge_threads);
+    if (!threads) return threads.error();
+    auto t = threads->run();
+    if (!t) return t.error();
+    out.threads = static_cast<std::size_t>(*t);
+    auto staff = impl_->writer->query(sql::purge_staff_members);
+    if (!staff) return staff.error();
+    staff->bind(1, staff_seen_before);
+    auto m = staff->run();
+    if (!m) return m.error();
+    out.staff_members = static_cast<std::size_t>(*m);
+    return out;
+  });
+}
+
 Result<bool> SqliteStore::use_once(OnceKind kind, const Hash& value_hash, Timestamp expires) {
   return impl_->write<bool>([&]() -> Result<bool> {
     auto q = impl_->writer->query(sql::insert_auth_once);

@@ -114,6 +114,7 @@ class SqliteStore final : public Store {
   Status upsert_staff_member(const StaffMember& member) override;
   Result<std::optional<StaffMember>> find_staff_member(const std::string& subject) override;
   Result<std::vector<StaffMember>> staff_members_in(const std::string& group, std::size_t limit) override;
+  Result<ConversationPurge> purge_conversations(Timestamp staff_seen_before) override;
 
   Status append_audit(const AuditEvents& events) override;
   Result<AuditHead> audit_head() override;

@@ -184,6 +184,11 @@ class Store {
   // The members whose groups at their last sign-in include `group`, by name; at most `limit`.
   virtual Result<std::vector<StaffMember>> staff_members_in(const std::string& group, std::size_t limit) = 0;
 
+  // Retention of what outlives its messages: claims of shredded messages, threads none of whose
+  // messages is left unshredded (with them the client's identity key and notification address),
+  // and staff members last seen before `staff_seen_before`. One transaction.
+  virtual Result<ConversationPurge> purge_conversations(Timestamp staff_seen_before) = 0;
+
   // ---- audit hash chain -----------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvents& events) = 0;
   virtual Result<AuditHead> audit_head() = 0;

@@ -268,6 +268,13 @@ struct StaffMember {
   Timestamp seen{};     // kept by the store: the last sign-in
 };
 
+// What Store::purge_conversations removed.
+struct ConversationPurge {
+  std::size_t claims = 0;
+  std::size_t threads = 0;
+  std::size_t staff_members = 0;
+};
+
 struct ClaimOutcome {
   bool claimed = false;  // true: this call claimed it; false: someone (maybe the same) had it already
   Claim holder;          // the claim in force after the call

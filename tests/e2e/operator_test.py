@@ -446,7 +446,8 @@ class WithServer(unittest.TestCase):
         self.wait_queue(lambda es: len(es) == 3, "three notifications queued")
         self.db("UPDATE messages SET expires_at = 1 WHERE id = ?", p1)
         r = self.run_cli("purge")
-        self.assertRegex(r.stdout, r"^expired 1 messages, removed 0 finished queue entries, 0 sessions and 0 audit records")
+        self.assertRegex(r.stdout, r"^expired 1 messages, removed 0 finished queue entries, 0 sessions and 0 audit records; "
+                                    r"0 threads, 0 claims and 0 staff members with nothing left$")
         self.assertEqual(self.status(p1)["state"], "expired")
         self.assertEqual(self.db("SELECT COUNT(*) FROM content_chunks WHERE message_id = ?", p1), [(0,)])
         self.run_cli("audit", "verify")

@@ -439,6 +439,14 @@ inline constexpr const char* set_session_identity =
     "UPDATE portal_sessions SET last_seen_at = ?2, identity = ?3 WHERE id_hash = ?1";
 inline constexpr const char* insert_auth_once = R"sql(
 INSERT INTO auth_once (kind, value_hash, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING)sql";
+// Retention of conversations (purge_conversations). The shredded states: shredded, revoked, expired.
+inline constexpr const char* purge_claims = R"sql(
+DELETE FROM message_claims WHERE message_id IN
+  (SELECT id FROM messages WHERE state IN ('shredded', 'revoked', 'expired')))sql";
+inline constexpr const char* purge_threads = R"sql(
+DELETE FROM threads WHERE NOT EXISTS
+  (SELECT 1 FROM messages m WHERE m.thread_id = threads.id AND m.state NOT IN ('shredded', 'revoked', 'expired')))sql";
+inline constexpr const char* purge_staff_members = "DELETE FROM staff_members WHERE seen_at < ?1";
 inline constexpr const char* purge_auth_once = "DELETE FROM auth_once WHERE expires_at <= ?1";
 inline constexpr const char* touch_session = "UPDATE portal_sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
 inline constexpr const char* touch_session_data =

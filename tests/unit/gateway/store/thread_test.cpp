@@ -196,4 +196,53 @@ BOOST_FIXTURE_TEST_CASE(a_lead_releases_and_reassigns_with_audit, Fixture) {
   BOOST_TEST(std::count(events.begin(), events.end(), "claim.released:ok") == 1);
 }
 
+BOOST_FIXTURE_TEST_CASE(retention_removes_threads_claims_and_staff_members_that_outlived_their_messages, Fixture) {
+  auto store = open();
+  auto first = whole_message("m1");
+  first.messages[0].meta->thread_id = "t1";
+  first.threads.push_back(thread("t1", "neuvonta", alice, "client@example.com"));
+  BOOST_TEST_REQUIRE(store->commit(first).ok());
+  auto second = whole_message("m2");
+  second.messages[0].meta->thread_id = "t1";
+  BOOST_TEST_REQUIRE(store->commit(second).ok());
+  auto other = whole_message("m3");
+  other.messages[0].meta->thread_id = "t2";
+  other.threads.push_back(thread("t2", "neuvonta", bob));
+  BOOST_TEST_REQUIRE(store->commit(other).ok());
+  BOOST_TEST_REQUIRE(store->claim(claim_by("m1", "staff-a", "a@x"), {}).ok());
+  BOOST_TEST_REQUIRE(store->claim(claim_by("m3", "staff-a", "a@x"), {}).ok());
+  BOOST_TEST_REQUIRE(store->upsert_staff_member({"staff-a", "Anna", "a@x", {"g"}, {}}).ok());
+  clock.advance(2h);
+  BOOST_TEST_REQUIRE(store->upsert_staff_member({"staff-b", "Bert", "b@x", {"g"}, {}}).ok());
+
+  // Nothing shredded, nobody seen too long ago: nothing goes.
+  auto none = store->purge_conversations(now() - 3h);
+  BOOST_TEST_REQUIRE(none.ok());
+  BOOST_TEST(none->claims == 0u);
+  BOOST_TEST(none->threads == 0u);
+  BOOST_TEST(none->staff_members == 0u);
+
+  // One of t1's two messages shredded: its claim goes, the thread stays for the other message.
+  BOOST_TEST_REQUIRE(*store->shred("m1", ShredReason::expired, "system"));
+  auto some = store->purge_conversations(now() - 1h);
+  BOOST_TEST_REQUIRE(some.ok());
+  BOOST_TEST(some->claims == 1u);
+  BOOST_TEST(some->threads == 0u);
+  BOOST_TEST(some->staff_members == 1u);  // staff-a, last seen 2 h ago
+  BOOST_TEST(!store->find_claim("m1")->has_value());
+  BOOST_TEST(store->find_claim("m3")->has_value());
+  BOOST_TEST(store->find_thread("t1")->has_value());
+  BOOST_TEST(!store->find_staff_member("staff-a")->has_value());
+  BOOST_TEST(store->find_staff_member("staff-b")->has_value());
+
+  // The last one shredded (or revoked): the thread, its identity key and address go with it.
+  BOOST_TEST_REQUIRE(*store->revoke("m2", "admin"));
+  auto rest = store->purge_conversations(now() - 1h);
+  BOOST_TEST_REQUIRE(rest.ok());
+  BOOST_TEST(rest->threads == 1u);
+  BOOST_TEST(!store->find_thread("t1")->has_value());
+  BOOST_TEST(store->threads_for_identity(alice, 10)->empty());
+  BOOST_TEST(store->find_thread("t2")->has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
