@@ -120,6 +120,11 @@ std::chrono::seconds SessionKeeper::refresh_interval(std::chrono::seconds idle) 
 }
 
 Result<LiveSession> SessionKeeper::create(SessionData data, std::optional<auth::Identity> identity) {
+  return make(std::move(data), std::move(identity), nullptr);
+}
+
+Result<LiveSession> SessionKeeper::make(SessionData data, std::optional<auth::Identity> identity,
+                                        const store::Hash* replaces) {
   LiveSession live;
   live.id = crypto::generate_token();  // 256 bits from the CSPRNG
   live.id_hash = hash_of_token(live.id);
@@ -131,7 +136,8 @@ Result<LiveSession> SessionKeeper::create(SessionData data, std::optional<auth::
   s.data = live.data.encode();
   s.expires = stamp(clock_.now()) + absolute_;
   if (live.identity) s.identity = live.identity->encode();
-  if (auto put = store_.put_session(s); !put) return put.error();
+  auto put = replaces != nullptr ? store_.replace_session(*replaces, s) : store_.put_session(s);
+  if (!put) return put.error();
   return live;
 }
 
@@ -142,17 +148,11 @@ store::Status SessionKeeper::save(const LiveSession& session) {
 }
 
 Result<LiveSession> SessionKeeper::rotate(const LiveSession& session) {
-  auto fresh = create(session.data, session.identity);
-  if (!fresh) return fresh.error();
-  if (auto d = store_.delete_session(session.id_hash); !d) return d.error();
-  return fresh;
+  return make(session.data, session.identity, &session.id_hash);
 }
 
 Result<LiveSession> SessionKeeper::identify(const LiveSession& session, auth::Identity identity) {
-  auto fresh = create(session.data, std::move(identity));
-  if (!fresh) return fresh.error();
-  if (auto d = store_.delete_session(session.id_hash); !d) return d.error();
-  return fresh;
+  return make(session.data, std::move(identity), &session.id_hash);
 }
 
 std::string SessionKeeper::csrf_token(const LiveSession& session) const {

@@ -70,7 +70,8 @@ class SessionKeeper {
   Result<LiveSession> create(SessionData data = {}, std::optional<auth::Identity> identity = std::nullopt);
   // Stores the data and counts as activity.
   store::Status save(const LiveSession& session);
-  // A new id for the same data and identity (the old one is deleted): at every unlock (ASVS 7.2.4).
+  // A new id for the same data and identity (the old one is deleted in the same store
+  // transaction): at every unlock (ASVS 7.2.4).
   Result<LiveSession> rotate(const LiveSession& session);
   // Binds a verified identity to the session under a new id (rotate): at every identification.
   // The data is saved with it (the caller has usually just taken the pending sign-in out).
@@ -83,6 +84,9 @@ class SessionKeeper {
   static std::string set_cookie(const LiveSession& session);
 
  private:
+  // A new session; with `replaces`, that one is deleted in the same commit.
+  Result<LiveSession> make(SessionData data, std::optional<auth::Identity> identity, const store::Hash* replaces);
+
   store::Store& store_;
   crypto::ByteView secret_;
   const Clock& clock_;

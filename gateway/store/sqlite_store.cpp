@@ -1498,6 +1498,21 @@ Result<bool> SqliteStore::delete_session(const Hash& id_hash) {
   });
 }
 
+Status SqliteStore::replace_session(const Hash& old_id_hash, const Session& fresh) {
+  return impl_->write<std::monostate>([&]() -> Status {
+    auto d = impl_->writer->query(sql::delete_session);
+    if (!d) return d.error();
+    d->bind(1, std::span<const std::uint8_t>(old_id_hash));
+    if (auto r = d->run(); !r) return r.error();
+    auto q = impl_->writer->query(sql::insert_session);
+    if (!q) return q.error();
+    q->bind(1, std::span<const std::uint8_t>(fresh.id_hash)).bind(2, std::span<const std::uint8_t>(fresh.data));
+    q->bind(3, impl_->now()).bind(4, fresh.expires).bind(5, fresh.identity);
+    if (auto r = q->run(); !r) return r.error();
+    return ok_status();
+  });
+}
+
 Result<bool> SqliteStore::set_session_identity(const Hash& id_hash, const std::optional<Bytes>& identity) {
   return impl_->write<bool>([&]() -> Result<bool> {
     auto q = impl_->writer->query(sql::set_session_identity);

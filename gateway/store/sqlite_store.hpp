@@ -98,6 +98,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Session>> find_session(const Hash& id_hash) override;
   Result<bool> touch_session(const Hash& id_hash, const std::optional<Bytes>& data) override;
   Result<bool> delete_session(const Hash& id_hash) override;
+  Status replace_session(const Hash& old_id_hash, const Session& fresh) override;
   Result<bool> set_session_identity(const Hash& id_hash, const std::optional<Bytes>& identity) override;
   Result<std::size_t> purge_sessions(Timestamp now, Timestamp idle_before) override;
   Result<bool> use_once(OnceKind kind, const Hash& value_hash, Timestamp expires) override;

@@ -147,6 +147,9 @@ class Store {
   // Sets last_seen to now and, if given, replaces the data. false: unknown session.
   virtual Result<bool> touch_session(const Hash& id_hash, const std::optional<Bytes>& data) = 0;
   virtual Result<bool> delete_session(const Hash& id_hash) = 0;
+  // A new session id for a session (at every unlock and identification): deletes `old_id_hash`
+  // (if it is still there) and creates `fresh` in one transaction, so one durable commit.
+  virtual Status replace_session(const Hash& old_id_hash, const Session& fresh) = 0;
   // Sets (or with nullopt clears) the session's verified identity and counts as activity. false:
   // unknown session.
   virtual Result<bool> set_session_identity(const Hash& id_hash, const std::optional<Bytes>& identity) = 0;

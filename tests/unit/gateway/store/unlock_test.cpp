@@ -199,6 +199,27 @@ BOOST_FIXTURE_TEST_CASE(sessions_live_until_their_absolute_expiry_or_idle_purge,
   BOOST_TEST(!*store->delete_session(hash_of(3)));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_session_is_replaced_by_a_new_id_in_one_transaction, Fixture) {
+  auto store = open();
+  BOOST_TEST_REQUIRE(store->put_session(session(hash_of(1), {1}, now() + 12h)).ok());
+  BOOST_TEST_REQUIRE(store->put_session(session(hash_of(3), {3}, now() + 12h)).ok());
+  auto fresh = session(hash_of(2), {2}, now() + 12h);
+  fresh.identity = Bytes{7};
+  BOOST_TEST_REQUIRE(store->replace_session(hash_of(1), fresh).ok());
+  BOOST_TEST(!store->find_session(hash_of(1))->has_value());
+  auto s = store->find_session(hash_of(2));
+  BOOST_TEST_REQUIRE(s->has_value());
+  BOOST_TEST(((*s)->data == Bytes{2}));
+  BOOST_TEST((*(*s)->identity == Bytes{7}));
+  // The new id taken already: nothing changes, the old session is still there.
+  BOOST_TEST(!store->replace_session(hash_of(2), session(hash_of(3), {9}, now() + 12h)).ok());
+  BOOST_TEST(store->find_session(hash_of(2))->has_value());
+  BOOST_TEST(((*store->find_session(hash_of(3)))->data == Bytes{3}));
+  // The old one gone already (a concurrent rotation): the new one is still created.
+  BOOST_TEST(store->replace_session(hash_of(1), session(hash_of(4), {4}, now() + 12h)).ok());
+  BOOST_TEST(store->find_session(hash_of(4))->has_value());
+}
+
 BOOST_FIXTURE_TEST_CASE(a_session_keeps_its_verified_identity_beside_its_data, Fixture) {
   auto store = open();
   BOOST_TEST_REQUIRE(store->put_session(session(hash_of(1), {1}, now() + 12h)).ok());
