@@ -95,6 +95,67 @@ std::string team_display_name(const config::Team& team, config::Language languag
   return team.name.empty() ? team.id : team.name.begin()->second;
 }
 
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string domain_of(std::string_view address) {
+  const auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
+}
+
+bool atom_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+bool dot_atom(std::string_view s, bool ldh) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '.') {
+      if (s[i - 1] == '.') return false;
+      if (ldh && (s[i - 1] == '-' || s[i + 1] == '-' || label > 63)) return false;
+      label = 0;
+      continue;
+    }
+    ++label;
+    if (ldh ? !(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-') : !atom_char(c)) return false;
+  }
+  if (ldh && (s.front() == '-' || s.back() == '-' || label > 63)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool plain_address(std::string_view a) {
+  if (a.empty() || a.size() > max_client_address) return false;
+  const auto at = a.find('@');
+  if (at == std::string_view::npos || a.find('@', at + 1) != std::string_view::npos) return false;
+  const auto local = a.substr(0, at);
+  const auto domain = a.substr(at + 1);
+  if (local.size() > 64) return false;
+  return dot_atom(local, false) && dot_atom(domain, true) && domain.find('.') != std::string_view::npos;
+}
+
+bool own_address(const config::Config& cfg, std::string_view address) {
+  const std::string a = lower(address);
+  const std::string domain = domain_of(a);
+  std::vector<std::string> domains = {domain_of(cfg.notification_from()), lower(cfg.reply_domain()), lower(host_of(cfg))};
+  for (const auto& l : cfg.listeners) {
+    for (const auto& d : l.domains) domains.push_back(lower(d));
+  }
+  for (const auto& t : cfg.teams) {
+    if (a == lower(t.address) || a == lower(t.mailbox)) return true;
+    domains.push_back(domain_of(t.address));
+  }
+  return std::find(domains.begin(), domains.end(), domain) != domains.end();
+}
+
 DraftErrors check_draft(const config::Config& config, const ClientDraft& d, bool with_team_and_subject) {
   DraftErrors e;
   if (with_team_and_subject) {
@@ -102,6 +163,10 @@ DraftErrors check_draft(const config::Config& config, const ClientDraft& d, bool
     e.subject_empty = blank(d.subject);
     e.subject_long = d.subject.size() > max_client_subject;
     e.subject_encoding = !e.subject_empty && !e.subject_long && (!mime::text::is_valid_utf8(d.subject) || has_control(d.subject));
+    if (!d.address.empty()) {
+      e.address_invalid = !plain_address(d.address);
+      e.address_ours = !e.address_invalid && own_address(config, d.address);
+    }
   }
   e.text_empty = blank(d.text);
   e.text_long = d.text.size() > max_client_text;
@@ -169,7 +234,8 @@ Result<ClientMessage> build_client_message(const PortalContext& ctx, const confi
     t.id = out.thread_id;
     t.team_id = team.id;
     t.client_identity = client.identity_key;
-    t.language = config::to_string(language);  // client_address stays empty: the client reads in /threads
+    t.client_address = draft.address;  // empty: no notifications, the client reads in /threads
+    t.language = config::to_string(language);
     t.expires = store::to_timestamp(message_expires);
     batch.threads.push_back(std::move(t));
     batch.audit.push_back({"thread.created", id, "client", "ok",

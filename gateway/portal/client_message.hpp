@@ -31,12 +31,14 @@ namespace sinetti::portal {
 inline constexpr std::size_t max_client_text = 100 * 1024;
 inline constexpr std::size_t max_client_files = 10;
 inline constexpr std::size_t max_client_subject = 200;  // bytes of UTF-8
+inline constexpr std::size_t max_client_address = 254;  // RFC 5321 path limit less the brackets
 
 // What the client sent.
 struct ClientDraft {
   std::string team_id;  // POST /new only; a reply goes to the thread's team
   std::string subject;  // POST /new only
   std::string text;
+  std::string address;  // POST /new only, optional: where the client's notifications go
   std::vector<const FormPart*> files;  // file fields with a name and content
 };
 
@@ -51,14 +53,28 @@ struct DraftErrors {
   bool text_encoding = false;
   bool files_many = false;
   bool files_large = false;  // together beyond portal.max_body_size
+  bool address_invalid = false;  // not a plain address (plain_address)
+  bool address_ours = false;     // one of the gateway's own domains or a team's address
 
   bool subject() const { return subject_empty || subject_long || subject_encoding; }
   bool text() const { return text_empty || text_long || text_encoding; }
   bool files() const { return files_many || files_large; }
-  bool any() const { return team_unknown || subject() || text() || files(); }
+  bool address() const { return address_invalid || address_ours; }
+  bool any() const { return team_unknown || subject() || text() || files() || address(); }
 };
 
-// `with_team_and_subject`: POST /new; false for a reply in a thread (text and files only).
+// A plain mailbox address: local@domain, at most max_client_address bytes, exactly one '@',
+// printable ASCII without spaces, quotes, angle brackets, parentheses, commas, semicolons or
+// backslashes (no quoted local part, no display name, no address list, no comment), a dot-atom
+// local part and a domain of dot-separated LDH labels with at least one dot (no address literal).
+bool plain_address(std::string_view address);
+
+// Whether `address` (plain) is the gateway's own: a team's public address or mailbox, or in a
+// domain the gateway receives or sends for (listener domains, the team addresses' domains, the
+// reply domain, the notification sender's domain, the public host). Case-insensitive.
+bool own_address(const config::Config& config, std::string_view address);
+
+// `with_team_and_subject`: POST /new (team, subject and the optional notification address); false for a reply in a thread (text and files only).
 DraftErrors check_draft(const config::Config& config, const ClientDraft& draft, bool with_team_and_subject);
 
 // The draft's text as typed, trailing white space removed (browsers send CRLF).

@@ -1117,6 +1117,8 @@ class Handling {
     d.subject = trim_trailing_space(value("subject"));
     while (!d.subject.empty() && (d.subject.front() == ' ' || d.subject.front() == '\t')) d.subject.erase(0, 1);
     d.text = trim_trailing_space(value("text"));
+    d.address = trim_trailing_space(value("address"));
+    while (!d.address.empty() && (d.address.front() == ' ' || d.address.front() == '\t')) d.address.erase(0, 1);
     for (const auto& file : f.files) {
       if (file.filename && !file.filename->empty() && !file.data.empty()) d.files.push_back(&file);
     }
@@ -1144,6 +1146,11 @@ class Handling {
     v.insert_or_assign("files_error", e.files());
     v.insert_or_assign("files_many", e.files_many);
     v.insert_or_assign("files_large", e.files_large);
+    v.insert_or_assign("max_address", std::to_string(max_client_address));
+    v.insert_or_assign("address", e.address_invalid ? std::string() : d.address);
+    v.insert_or_assign("address_error", e.address());
+    v.insert_or_assign("address_invalid", e.address_invalid);
+    v.insert_or_assign("address_ours", e.address_ours);
   }
 
   Response new_page(const ClientDraft& d, const DraftErrors& e, int status) {
@@ -1343,7 +1350,9 @@ class Handling {
                      {"team", team_of(**t)},
                      {"date", when((*m)->stored.value_or((*m)->created))},
                      {"thread_href", "/threads/" + (*t)->id + lang_query()},
-                     {"first", (*m)->id == (*t)->id}};
+                     {"first", (*m)->id == (*t)->id},
+                     {"notify", !(*t)->client_address.empty()},
+                     {"notify_address", (*t)->client_address}};
     return page(200, "client-sent", std::move(v));
   }
 

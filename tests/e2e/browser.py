@@ -1,6 +1,7 @@
 """Headless Chromium for the e2e tests, driven by npm playwright-core (tests/e2e/browser/driver.mjs)
 in a Node process this class starts and stops by PID: navigate, click, type, evaluate, run axe-core
 in the page, and see every request, dialog and console line the page caused."""
+import base64
 import json
 import pathlib
 import shutil
@@ -47,6 +48,11 @@ class Chromium:
 
     def type_into(self, selector, text):
         self.call("type", selector=selector, text=text)
+
+    def set_files(self, selector, files):
+        """Chooses files for the file input `selector`: [(name, mime type, bytes)]."""
+        self.call("setFiles", selector=selector,
+                  files=[{"name": n, "mimeType": t, "base64": base64.b64encode(d).decode()} for n, t, d in files])
 
     def press_tab(self):
         self.call("press", key="Tab")

@@ -44,6 +44,12 @@ const commands = {
     await field.pressSequentially(text);
     return null;
   },
+  // Chooses files for a file input as a person does in the file dialog: [{name, mimeType, base64}].
+  async setFiles({ selector, files }) {
+    await page.locator(selector).setInputFiles(
+      files.map((f) => ({ name: f.name, mimeType: f.mimeType, buffer: Buffer.from(f.base64, 'base64') })));
+    return null;
+  },
   async press({ key }) {
     await page.keyboard.press(key);
     return null;

@@ -178,6 +178,11 @@ struct ClientFixture : Fixture {
     const std::string t = token ? *token : csrf(jar);
     return call("POST", "/new?lang=en", jar, multipart({{"csrf", t}, {"team", team}, {"subject", subject}, {"text", text}}, files));
   }
+  // POST /new with the notification address field.
+  Response send_address(Jar& jar, const std::string& address) {
+    return call("POST", "/new?lang=en", jar,
+                multipart({{"csrf", csrf(jar)}, {"team", "neuvonta"}, {"subject", "Hakemus"}, {"text", "Teksti"}, {"address", address}}, {}));
+  }
 
   std::int64_t count(const std::string& sql) {
     RawDb db(db_path);
@@ -409,6 +414,93 @@ BOOST_FIXTURE_TEST_CASE(a_sent_message_is_one_thread_one_sealed_message_one_team
   BOOST_TEST(receipt.body.find(message_id) != std::string::npos);
   BOOST_TEST(receipt.body.find("Advice") != std::string::npos);
   BOOST_TEST(receipt.body.find("MARKER") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(plain_addresses_only) {
+  for (const char* ok : {"maija.meikalainen@example.com", "a+tag@sub.example.fi", "x_y-z@a-b.example.org", "o'brien@example.ie"}) {
+    BOOST_TEST(plain_address(ok), ok);
+  }
+  const std::string long_local = std::string(65, 'a') + "@example.com";
+  const std::string long_all = "a@" + std::string(250, 'b') + ".fi";
+  for (const std::string& bad : std::vector<std::string>{"", "plain", "@example.com", "a@", "a@@example.com", "a@b@example.com", "a b@example.com",
+                                "a@example .com", "a@example.com\r\nBcc: x@example.com", "a@example.com\n", "\"a b\"@example.com",
+                                "\"a\"@example.com", "Maija <m@example.com>", "m@example.com, n@example.com", "m@example.com;",
+                                "a.@example.com", ".a@example.com", "a..b@example.com", "a@example..com", "a@-example.com",
+                                "a@example-.com", "a@localhost", "a@[127.0.0.1]", "a(comment)@example.com", "a\\b@example.com",
+                                "\xc3\xa4@example.com", "a@ex\tample.com", long_local, long_all}) {
+    BOOST_TEST(!plain_address(bad), bad);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(own_addresses_are_refused_as_the_client_s, ClientFixture) {
+  BOOST_TEST(own_address(*cfg, "neuvonta-tiimi@intra.example.fi"));  // a team's mailbox
+  BOOST_TEST(own_address(*cfg, "NUORET@tyollisyys.example.fi"));     // a team's public address
+  BOOST_TEST(own_address(*cfg, "anyone@tyollisyys.example.fi"));     // the notification and reply domain
+  BOOST_TEST(own_address(*cfg, "x@turvaposti.example.fi"));          // the public host
+  BOOST_TEST(!own_address(*cfg, "maija@example.com"));
+  BOOST_TEST(!own_address(*cfg, "colleague@intra.example.fi"));  // the organisation's other addresses are people
+  ClientDraft d{"neuvonta", "Hakemus", "Teksti", "neuvonta@tyollisyys.example.fi", {}};
+  auto e = check_draft(*cfg, d, true);
+  BOOST_TEST(e.address_ours);
+  BOOST_TEST(!e.address_invalid);
+  BOOST_TEST(e.any());
+  d.address = "";
+  BOOST_TEST(!check_draft(*cfg, d, true).any());  // empty: no notifications, not an error
+  d.address = "bad address";
+  e = check_draft(*cfg, d, true);
+  BOOST_TEST(e.address_invalid);
+  BOOST_TEST(!e.address_ours);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_notification_address_is_checked_stored_and_shown_on_the_receipt, ClientFixture) {
+  Jar jar = identified(alice);
+  const auto field_error = [&](const Response& r) {
+    BOOST_TEST(r.status == 422);
+    BOOST_TEST(r.body.find("id=\"address-error\" class=\"error\"") != std::string::npos);
+    BOOST_TEST(r.body.find(" address-error\" aria-invalid=\"true\"") != std::string::npos);
+    BOOST_TEST(r.body.find("team-error") == std::string::npos);
+    BOOST_TEST(r.body.find("text-error") == std::string::npos);
+  };
+  auto bad = send_address(jar, "maija at example.com");
+  field_error(bad);
+  BOOST_TEST(bad.body.find("name@example.fi") != std::string::npos);
+  auto ours = send_address(jar, "neuvonta-tiimi@intra.example.fi");
+  field_error(ours);
+  BOOST_TEST(ours.body.find("address of the service itself") != std::string::npos);
+  BOOST_TEST(ours.body.find("value=\"neuvonta-tiimi@intra.example.fi\"") != std::string::npos);  // kept to correct
+  BOOST_TEST(threads() == 0);
+
+  // The form's field: labelled, with its hint.
+  const auto form = get("/new?lang=en", jar);
+  BOOST_TEST(form.body.find("<label for=\"new-address\">") != std::string::npos);
+  BOOST_TEST(form.body.find("id=\"new-address\" class=\"wide\" name=\"address\" type=\"email\"") != std::string::npos);
+  BOOST_TEST(form.body.find("never the message") != std::string::npos);
+
+  // Valid (surrounding white space dropped): the thread's client address, shown on the receipt, never logged.
+  const auto sent = send_address(jar, " maija.meikalainen@example.com ");
+  BOOST_REQUIRE_EQUAL(sent.status, 303);
+  const auto [thread_id, message_id] = sent_ids(sent);
+  auto thread = st->find_thread(thread_id);
+  BOOST_REQUIRE(thread.ok() && thread->has_value());
+  BOOST_TEST((*thread)->client_address == "maija.meikalainen@example.com");
+  const auto receipt = get("/threads/" + thread_id + "/sent/" + message_id + "?lang=en", jar);
+  BOOST_TEST(receipt.status == 200);
+  BOOST_TEST(receipt.body.find("Notices of replies go to <strong>maija.meikalainen@example.com</strong>") != std::string::npos);
+  BOOST_TEST(logs().find("maija") == std::string::npos);
+  // The team notification still goes to the team only.
+  auto entries = st->list_queue(QueueFilter{});
+  BOOST_REQUIRE(entries.ok() && entries->size() == 1);
+  BOOST_TEST(entries->front().recipient == "neuvonta-tiimi@intra.example.fi");
+
+  // Empty: none, and the receipt says so.
+  const auto none = send(jar, "neuvonta", "Toinen", "Teksti");
+  BOOST_REQUIRE_EQUAL(none.status, 303);
+  const auto [t2, m2] = sent_ids(none);
+  auto thread2 = st->find_thread(t2);
+  BOOST_REQUIRE(thread2.ok() && thread2->has_value());
+  BOOST_TEST((*thread2)->client_address == "");
+  const auto receipt2 = get("/threads/" + t2 + "/sent/" + m2 + "?lang=en", jar);
+  BOOST_TEST(receipt2.body.find("No e-mail notices are sent about replies.") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(threads_lists_only_the_identity_s_own_threads, ClientFixture) {
