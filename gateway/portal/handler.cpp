@@ -324,7 +324,7 @@ class Handling {
   };
 
   Posted posted(const Route& r) {
-    Posted p = posted_form(r, "/m/" + r.token);
+    Posted p = posted_form(r.kind, "/m/" + r.token);
     if (p.early) return p;
     auto link = resolve(r.token);
     if (!link) {
@@ -345,7 +345,7 @@ class Handling {
 
   // The form (urlencoded or multipart), the session and its CSRF token; `back` is where the
   // refusal page points.
-  Posted posted_form(const Route& r, const std::string& back) {
+  Posted posted_form(RouteKind kind, const std::string& back) {
     Posted p;
     const auto type = req_.header("content-type").value_or("");
     if (type.starts_with("application/x-www-form-urlencoded")) {
@@ -369,7 +369,7 @@ class Handling {
       return p;
     }
     if (!csrf_ok(p.form)) {
-      ctx_.logger.info("portal_csrf_refused", {{"path", route_name(r.kind)}, {"session", session_.has_value()}});
+      ctx_.logger.info("portal_csrf_refused", {{"path", route_name(kind)}, {"session", session_.has_value()}});
       p.early = error_page(403, "session", {{"back", back + "?lang=" + config::to_string(lang_)}});
       return p;
     }
@@ -1069,42 +1069,8 @@ class Handling {
     return page(200, "client-identify", std::move(v));
   }
 
-  struct ClientForm {
-    std::map<std::string, std::string, std::less<>> form;
-    std::vector<FormPart> files;
-    std::optional<Response> early;
-  };
-
-  // A POST's fields and files (urlencoded or multipart), the session, and its CSRF token.
-  ClientForm client_form(const std::string& back) {
-    ClientForm f;
-    const auto type = req_.header("content-type").value_or("");
-    if (type.starts_with("application/x-www-form-urlencoded")) {
-      f.form = parse_form(req_.body);
-    } else if (const auto boundary = form_boundary(type)) {
-      auto parts = parse_multipart(req_.body, *boundary);
-      if (!parts) {
-        f.early = error_page(400, "bad_request");
-        return f;
-      }
-      for (auto& part : *parts) {
-        if (part.filename) f.files.push_back(std::move(part));
-        else if (f.form.size() < max_form_fields) f.form.emplace(part.name, std::string(part.data));
-      }
-    } else {
-      f.early = error_page(400, "bad_request");
-      return f;
-    }
-    if (auto e = load_session(false)) {
-      f.early = server_error("session", *e);
-      return f;
-    }
-    if (!csrf_ok(f.form)) {
-      ctx_.logger.info("portal_csrf_refused", {{"path", "client"}, {"session", session_.has_value()}});
-      f.early = error_page(403, "session", {{"back", back + lang_query()}});
-    }
-    return f;
-  }
+  // A client POST's fields and files, the session, and its CSRF token (posted_form).
+  using ClientForm = Posted;
 
   // The draft from a posted form: text trimmed, only file fields that carry a file.
   static ClientDraft draft_of(const ClientForm& f) {
@@ -1172,7 +1138,7 @@ class Handling {
 
   // POST /new: a sealed message to the team in a new thread bound to the client's identity.
   Response new_submit() {
-    auto f = client_form("/new");
+    auto f = posted_form(RouteKind::new_submit, "/new");
     if (f.early) return std::move(*f.early);
     const auth::Identity* client = citizen();
     if (client == nullptr) return redirect("/new" + lang_query());
@@ -1361,7 +1327,7 @@ class Handling {
 
   // POST /threads/{id}/reply: a further message to the team in the same thread.
   Response thread_reply(const Route& r) {
-    auto f = client_form("/threads/" + r.token);
+    auto f = posted_form(RouteKind::thread_reply, "/threads/" + r.token);
     if (f.early) return std::move(*f.early);
     if (citizen() == nullptr) return redirect("/threads" + lang_query());
     auto t = own_thread(r.token);
@@ -1575,6 +1541,8 @@ const char* Handling::route_name(RouteKind k) {
     case RouteKind::unlock: return "unlock";
     case RouteKind::pin_missing: return "no_pin";
     case RouteKind::reply: return "reply";
+    case RouteKind::new_submit: return "new";
+    case RouteKind::thread_reply: return "thread_reply";
     case RouteKind::staff_claim: return "staff_claim";
     case RouteKind::staff_release: return "staff_release";
     case RouteKind::staff_reassign: return "staff_reassign";
@@ -1658,7 +1626,7 @@ Handling::StaffGate Handling::staff_gate(const Route& r, bool create_session) {
 
 // A staff POST: the form, the session's CSRF token, then the gate.
 Handling::StaffGate Handling::staff_posted(const Route& r) {
-  Posted p = posted_form(r, staff_base(r.token));
+  Posted p = posted_form(r.kind, staff_base(r.token));
   if (p.early) {
     StaffGate g;
     g.early = std::move(p.early);
