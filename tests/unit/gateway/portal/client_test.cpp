@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "../store/store_fixture.hpp"
+#include "portal_test_support.hpp"
 #include "crypto/key_ring.hpp"
 #include "gateway/i18n/templates.hpp"
 #include "gateway/log.hpp"
@@ -21,6 +22,7 @@
 using namespace sinetti;
 using namespace sinetti::portal;
 using namespace store_test;
+using namespace portal_test;
 
 namespace {
 
@@ -50,30 +52,6 @@ routing:
 )";
 
 const std::string boundary = "----sinettiform";
-
-struct Jar {
-  std::map<std::string, std::string> cookies;
-  void take(const Response& r) {
-    for (const auto& [name, value] : r.headers) {
-      if (name != "Set-Cookie") continue;
-      const auto eq = value.find('=');
-      const auto semi = value.find(';');
-      cookies[value.substr(0, eq)] = value.substr(eq + 1, semi - eq - 1);
-    }
-  }
-  std::string header() const {
-    std::string out;
-    for (const auto& [n, v] : cookies) out += (out.empty() ? "" : "; ") + n + "=" + v;
-    return out;
-  }
-};
-
-std::string field(const std::string& html, const std::string& name) {
-  const std::regex re("name=\"" + name + "\" value=\"([^\"]*)\"");
-  std::smatch m;
-  if (!std::regex_search(html, m, re)) return {};
-  return m[1];
-}
 
 struct File {
   std::string name;

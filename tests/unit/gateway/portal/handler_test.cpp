@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "../store/store_fixture.hpp"
+#include "portal_test_support.hpp"
 #include "crypto/key_ring.hpp"
 #include "crypto/primitives.hpp"
 #include "crypto/sealed_stream.hpp"
@@ -25,6 +26,7 @@
 using namespace sinetti;
 using namespace sinetti::portal;
 using namespace store_test;
+using namespace portal_test;
 
 namespace {
 
@@ -109,30 +111,6 @@ std::string message_text() {
          "--b1\r\nContent-Type: application/pdf; name=\"paatos.pdf\"\r\n"
          "Content-Disposition: attachment; filename=\"paatos.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
          base64(attachment_bytes) + "--b1--\r\n";
-}
-
-struct Jar {
-  std::map<std::string, std::string> cookies;
-  void take(const Response& r) {
-    for (const auto& [name, value] : r.headers) {
-      if (name != "Set-Cookie") continue;
-      const auto eq = value.find('=');
-      const auto semi = value.find(';');
-      cookies[value.substr(0, eq)] = value.substr(eq + 1, semi - eq - 1);
-    }
-  }
-  std::string header() const {
-    std::string out;
-    for (const auto& [n, v] : cookies) out += (out.empty() ? "" : "; ") + n + "=" + v;
-    return out;
-  }
-};
-
-std::string field(const std::string& html, const std::string& name) {
-  const std::regex re("name=\"" + name + "\" value=\"([^\"]*)\"");
-  std::smatch m;
-  if (!std::regex_search(html, m, re)) return {};
-  return m[1];
 }
 
 struct PortalFixture : Fixture {

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "../store/store_fixture.hpp"
+#include "portal_test_support.hpp"
 #include "crypto/key_ring.hpp"
 #include "crypto/sealed_stream.hpp"
 #include "crypto/tokens.hpp"
@@ -24,6 +25,7 @@
 using namespace sinetti;
 using namespace sinetti::portal;
 using namespace store_test;
+using namespace portal_test;
 
 namespace {
 
@@ -87,30 +89,6 @@ class FakeIdp final : public auth::HttpClient {
     return auth::HttpReply{200, nlohmann::json{{"id_token", id_token}}.dump()};
   }
 };
-
-struct Jar {
-  std::map<std::string, std::string> cookies;
-  void take(const Response& r) {
-    for (const auto& [name, value] : r.headers) {
-      if (name != "Set-Cookie") continue;
-      const auto eq = value.find('=');
-      const auto semi = value.find(';');
-      cookies[value.substr(0, eq)] = value.substr(eq + 1, semi - eq - 1);
-    }
-  }
-  std::string header() const {
-    std::string out;
-    for (const auto& [n, v] : cookies) out += (out.empty() ? "" : "; ") + n + "=" + v;
-    return out;
-  }
-};
-
-std::string field(const std::string& html, const std::string& name) {
-  const std::regex re("name=\"" + name + "\" value=\"([^\"]*)\"");
-  std::smatch m;
-  if (!std::regex_search(html, m, re)) return {};
-  return m[1];
-}
 
 std::string query_value(const std::string& url, const std::string& name) {
   const std::regex re("[?&]" + name + "=([^&]*)");
