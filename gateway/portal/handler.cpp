@@ -1416,6 +1416,7 @@ class Handling {
   std::vector<TemplateMap> staff_providers(const std::string& next);
   StaffGate staff_gate(const Route& r, bool create_session);
   StaffGate staff_posted(const Route& r);
+  StaffGate lead_posted(const Route& r, const char* event);
   Response staff_page(const StaffGate& g, int status, TemplateMap extra = {});
   Response staff_refused(const StaffGate& g, std::string_view reason);
   Response staff_home();
@@ -1637,6 +1638,22 @@ Handling::StaffGate Handling::staff_posted(const Route& r) {
   return g;
 }
 
+// A team lead's POST on a claimed message (release, reassign): anyone else is refused, and a
+// member who is no lead is audited as `event` denied.
+Handling::StaffGate Handling::lead_posted(const Route& r, const char* event) {
+  StaffGate g = staff_posted(r);
+  if (g.early) return g;
+  if (g.who == nullptr) {
+    g.early = staff_page(g, 403, {{"signin", true}});
+  } else if (!g.lead) {
+    audit(event, *g.link, "denied", {{"team", g.team->id}, {"reason", "not_lead"}});
+    g.early = staff_page(g, 403, {{"not_lead", true}});
+  } else if (!g.claim) {
+    g.early = staff_page(g, 409);
+  }
+  return g;
+}
+
 Response Handling::staff_refused(const StaffGate& g, std::string_view reason) {
   ctx_.logger.info("portal_staff_refused", {{"message", g.link->meta.id}, {"team", g.team->id}, {"reason", reason}});
   audit("staff.access", *g.link, "denied", {{"team", g.team->id}, {"reason", reason}});
@@ -1755,15 +1772,9 @@ Response Handling::staff_claim(const Route& r) {
 
 // POST /staff/m/{token}/release: a team lead makes the message unclaimed again.
 Response Handling::staff_release(const Route& r) {
-  StaffGate g = staff_posted(r);
+  StaffGate g = lead_posted(r, "claim.released");
   if (g.early) return std::move(*g.early);
-  if (g.who == nullptr) return staff_page(g, 403, {{"signin", true}});
   const auto& m = g.link->meta;
-  if (!g.lead) {
-    audit("claim.released", *g.link, "denied", {{"team", g.team->id}, {"reason", "not_lead"}});
-    return staff_page(g, 403, {{"not_lead", true}});
-  }
-  if (!g.claim) return staff_page(g, 409);
   const std::string details = nlohmann::json{{"team", g.team->id}, {"from", g.claim->staff_subject}}.dump();
   auto released = ctx_.store.release_claim(m.id, {{"claim.released", m.id, actor_, "ok", details}});
   if (!released) return server_error("claim", released.error());
@@ -1774,15 +1785,9 @@ Response Handling::staff_release(const Route& r) {
 // POST /staff/m/{token}/reassign (field `member`: a subject): a team lead hands the claim to
 // another member of the team who has signed in before.
 Response Handling::staff_reassign(const Route& r) {
-  StaffGate g = staff_posted(r);
+  StaffGate g = lead_posted(r, "claim.reassigned");
   if (g.early) return std::move(*g.early);
-  if (g.who == nullptr) return staff_page(g, 403, {{"signin", true}});
   const auto& m = g.link->meta;
-  if (!g.lead) {
-    audit("claim.reassigned", *g.link, "denied", {{"team", g.team->id}, {"reason", "not_lead"}});
-    return staff_page(g, 403, {{"not_lead", true}});
-  }
-  if (!g.claim) return staff_page(g, 409);
   std::string subject;
   if (const auto it = g.post.form.find("member"); it != g.post.form.end()) subject = it->second;
   std::optional<store::StaffMember> member;
