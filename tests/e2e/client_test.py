@@ -83,26 +83,7 @@ class ClientMessages(unittest.TestCase):
             conn.request("GET", "/auth/jwks.json")
             jwks = json.loads(conn.getresponse().read())
             conn.close()
-            cls.provider = oidc_test.Provider({
-                "clients": [{
-                    "client_id": "sinetti-portal",
-                    "redirect_uris": [cls.public + "/auth/ftn/callback"],
-                    "response_types": ["code"], "grant_types": ["authorization_code"],
-                    "token_endpoint_auth_method": "private_key_jwt",
-                    "token_endpoint_auth_signing_alg": "ES256",
-                    "request_object_signing_alg": "ES256",
-                    "id_token_signed_response_alg": "RS256",
-                    "id_token_encrypted_response_alg": "RSA-OAEP",
-                    "id_token_encrypted_response_enc": "A256GCM",
-                    "jwks": jwks,
-                }],
-                "scopes": {"profile": ["name", "hetu"]},
-                "acr": "http://ftn.ficora.fi/2017/loa2",
-                "accounts": {
-                    "citizen": {"sub": "c-1", "claims": {"name": "Maija Meikäläinen", "hetu": CITIZEN}},
-                    "other": {"sub": "c-2", "claims": {"name": "Matti Muukalainen", "hetu": OTHER}},
-                },
-            }, provider_port)
+            cls.provider = oidc_test.start_ftn_broker(provider_port, cls.public, jwks)
             cls.chrome = Chromium()
         except Exception:
             cls.tearDownClass()

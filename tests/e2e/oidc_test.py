@@ -126,6 +126,31 @@ class Provider:
         os.unlink(self.tmp.name)
 
 
+def start_ftn_broker(port, public_url, jwks):
+    """The FTN broker: private_key_jwt with our published keys, signed request objects, ID tokens
+    encrypted to our key, a `hetu` claim; accounts `citizen` (CITIZEN) and `other` (OTHER)."""
+    return Provider({
+        "clients": [{
+            "client_id": "sinetti-portal",
+            "redirect_uris": [public_url + "/auth/ftn/callback"],
+            "response_types": ["code"], "grant_types": ["authorization_code"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_signing_alg": "ES256",
+            "request_object_signing_alg": "ES256",
+            "id_token_signed_response_alg": "RS256",
+            "id_token_encrypted_response_alg": "RSA-OAEP",
+            "id_token_encrypted_response_enc": "A256GCM",
+            "jwks": jwks,
+        }],
+        "scopes": {"profile": ["name", "hetu"]},
+        "acr": "http://ftn.ficora.fi/2017/loa2",
+        "accounts": {
+            "citizen": {"sub": "c-1", "claims": {"name": "Maija Meikäläinen", "hetu": CITIZEN}},
+            "other": {"sub": "c-2", "claims": {"name": "Matti Muukalainen", "hetu": OTHER}},
+        },
+    }, port)
+
+
 class ProviderAgent:
     """The browser's side at the provider: plain HTTP on loopback with the provider's cookies."""
 
@@ -182,26 +207,7 @@ class StrongIdentification(unittest.TestCase):
             thumb = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
             assert k["kid"] == thumb, (k["kid"], thumb)
         assert {(k["use"], k["alg"]) for k in jwks["keys"]} == {("sig", "ES256"), ("enc", "RSA-OAEP")}, jwks
-        cls.provider = Provider({
-            "clients": [{
-                "client_id": "sinetti-portal",
-                "redirect_uris": [PUBLIC + "/auth/ftn/callback"],
-                "response_types": ["code"], "grant_types": ["authorization_code"],
-                "token_endpoint_auth_method": "private_key_jwt",
-                "token_endpoint_auth_signing_alg": "ES256",
-                "request_object_signing_alg": "ES256",
-                "id_token_signed_response_alg": "RS256",
-                "id_token_encrypted_response_alg": "RSA-OAEP",
-                "id_token_encrypted_response_enc": "A256GCM",
-                "jwks": jwks,
-            }],
-            "scopes": {"profile": ["name", "hetu"]},
-            "acr": "http://ftn.ficora.fi/2017/loa2",
-            "accounts": {
-                "citizen": {"sub": "c-1", "claims": {"name": "Maija Meikäläinen", "hetu": CITIZEN}},
-                "other": {"sub": "c-2", "claims": {"name": "Matti Muukalainen", "hetu": OTHER}},
-            },
-        }, provider_port)
+        cls.provider = start_ftn_broker(provider_port, PUBLIC, jwks)
         # The organisation's own IdP: a client secret, plain (signed, unencrypted) ID tokens, groups.
         cls.staff = Provider({
             "clients": [{
