@@ -120,9 +120,13 @@ class ReaderPool {
 // A read snapshot over several statements.
 class ReadTransaction {
  public:
-  explicit ReadTransaction(Connection& db) : db_(db) { ok_ = db_.exec("BEGIN", "starting a read").ok(); }
+  explicit ReadTransaction(Connection& db) : db_(db) {
+    auto q = db_.query(sql::begin_read);
+    ok_ = q && q->run().ok();
+  }
   ~ReadTransaction() {
-    if (ok_) (void)db_.exec("COMMIT", "ending a read");
+    if (!ok_) return;
+    if (auto q = db_.query(sql::end_read)) (void)q->run();
   }
   ReadTransaction(const ReadTransaction&) = delete;
   ReadTransaction& operator=(const ReadTransaction&) = delete;

@@ -6,6 +6,13 @@
 
 namespace sinetti::store::sqlite::sql {
 
+// ---- read snapshots -------------------------------------------------------------------------------
+
+// A reader's snapshot over several statements; prepared once per connection like every statement
+// here, so a read does not parse SQL.
+inline constexpr const char* begin_read = "BEGIN";
+inline constexpr const char* end_read = "COMMIT";
+
 // ---- schema ---------------------------------------------------------------------------------------
 
 // The applied migrations; the highest version is the schema's version.
