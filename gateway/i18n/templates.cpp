@@ -33,7 +33,10 @@ struct Templates::Compiled {
   mutable std::mutex mutex;
   mutable std::vector<std::unique_ptr<mustache::mustache>> idle;  // guarded by mutex
 
+  std::size_t size_hint = 0;  // what a render is reserved for: the text and some room for values
+
   Compiled(std::string src, const std::string& text, bool html) : source(std::move(src)) {
+    size_hint = text.size() + text.size() / 4 + 256;
     prototype.emplace(text);
     prototype->set_custom_escape(html ? html_escape : no_escape);
   }
@@ -191,7 +194,11 @@ Result<std::string> Templates::render(std::string_view kind, config::Language la
   }
   if (found == nullptr) return make_error("no template " + std::string(kind) + ext);
   auto tmpl = found->take();
-  std::string out = tmpl->render(to_data(values));
+  // Straight into one string: kainjow's own render(data) goes through an ostringstream, one
+  // formatted insertion per line.
+  std::string out;
+  out.reserve(found->size_hint);
+  tmpl->render(to_data(values), [&out](const std::string& piece) { out.append(piece); });
   std::erase(out, blank_line_marker);
   if (!tmpl->is_valid()) return make_error("template " + std::string(kind) + ": " + tmpl->error_message());
   found->give_back(std::move(tmpl));  // a copy that failed keeps its error: not reused
