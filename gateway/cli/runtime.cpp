@@ -28,7 +28,8 @@ Result<crypto::KeyRing> open_key_ring(const config::Config& config, crypto::Acce
   return ring;
 }
 
-Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, const Clock& clock) {
+Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, const Clock& clock,
+                                                 std::size_t read_connections) {
   if (config.storage.backend != config::StorageBackend::sqlite) {
     return make_error("storage.backend postgresql is not available in this build yet; use sqlite");
   }
@@ -43,6 +44,7 @@ Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, c
   }
   store::SqliteOptions options;
   options.path = config.storage.sqlite_path;
+  options.read_connections = read_connections;
   auto hash = [](std::span<const std::uint8_t> data) {
     const auto d = crypto::sha256(data);
     store::Hash h{};

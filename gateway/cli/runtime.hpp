@@ -19,7 +19,9 @@ namespace sinetti::cli {
 Result<crypto::KeyRing> open_key_ring(const config::Config& config, crypto::Access access, const Clock& clock,
                                       bool create, const log::Logger* logger);
 
-// Opens the configured store (creating the database's directory 0700 when missing).
-Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, const Clock& clock);
+// Opens the configured store (creating the database's directory 0700 when missing). `serve` asks
+// for one read connection per worker thread, so a worker never waits for another's read.
+Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, const Clock& clock,
+                                                 std::size_t read_connections = 4);
 
 }  // namespace sinetti::cli

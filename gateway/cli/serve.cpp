@@ -106,7 +106,8 @@ int serve(const std::filesystem::path& config_path) {
     return exit_problem;
   }
   crypto::KeyRingHolder rings(std::move(*ring));
-  auto store = open_store(config, clock);
+  server::ServerOptions options;
+  auto store = open_store(config, clock, options.worker_threads);
   if (!store) {
     std::cerr << "sinetti: " << store.error().message << "\n";
     return exit_problem;
@@ -117,7 +118,6 @@ int serve(const std::filesystem::path& config_path) {
     return exit_problem;
   }
 
-  server::ServerOptions options;
   options.load = load_checked;
   options.reloaded = [&](const server::ReloadOutcome& outcome) {
     after_reload(outcome, config_path, rings, **store, clock, logger);
