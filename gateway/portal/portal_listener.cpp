@@ -330,10 +330,9 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
       break;
     }
     const auto& req = parser.get();
-    const Request request = to_request(req, peer);
     const bool head_only = req.method() == http::verb::head;
-    Request handled = request;
-    if (head_only) handled.method = "GET";
+    Request handled = to_request(req, peer);
+    if (head_only) handled.method = "GET";  // answered as GET, sent without the body
     const Route r = route(handled.method, handled.path());
     Response res;
     if (!needs_store(r)) {
@@ -347,7 +346,7 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     }
     const bool keep_alive = req.keep_alive() && !s->draining.load() && res.status != 500;
     s->logger.info("portal_request",
-                   {{"peer", peer}, {"method", request.method}, {"route", route_label(r.kind)}, {"status", res.status}});
+                   {{"peer", peer}, {"method", std::string_view(req.method_string().data(), req.method_string().size())}, {"route", route_label(r.kind)}, {"status", res.status}});
     if (res.stream) {
       co_await write_stream(s, c, res, req.version(), keep_alive, head_only, ec);
     } else {
