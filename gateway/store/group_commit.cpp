@@ -82,7 +82,10 @@ void GroupCommitWriter::run_group(std::deque<std::unique_ptr<WriteJob>>& group) 
   std::uint64_t commits = 0, failed_commits = 0;
 
   while (!pending.empty()) {
-    if (auto begun = tx_.begin(); !begun) {
+    const bool durable = std::any_of(pending.begin(), pending.end(), [&](std::size_t i) { return group[i]->durable(); });
+    Status begun = tx_.set_durable(durable);
+    if (begun) begun = tx_.begin();
+    if (!begun) {
       for (const auto i : pending) outcome[i] = begun.error();
       ++failed_commits;
       break;

@@ -34,6 +34,11 @@ class TransactionControl {
   virtual void rollback() = 0;
   // False once the backend has abandoned the transaction on its own (after a fatal error).
   virtual bool in_transaction() = 0;
+  // Called before each begin(): whether the transaction's COMMIT must be on stable storage when it
+  // returns (true), or may get there with a later commit or checkpoint (false: such a commit is
+  // lost only if the machine fails before that, never when the process dies — SQLite's WAL with
+  // synchronous=NORMAL, PostgreSQL's synchronous_commit=off). An error fails the group.
+  virtual Status set_durable(bool /*durable*/) { return ok_status(); }
   // Called after each successful COMMIT, on the writer thread (e.g. a checkpoint after shredding).
   // `more_waiting`: further requests are already queued, so the next group starts at once.
   virtual void after_commit(bool /*more_waiting*/) {}
@@ -47,13 +52,17 @@ class WriteJob {
   virtual Status apply() = 0;
   // The final outcome: apply()'s error, the COMMIT's error, or ok once durable.
   virtual void finish(Status outcome) = 0;
+  // False: the request may be committed without waiting for the disk (TransactionControl::set_durable);
+  // a group is committed that way only when none of its requests is durable.
+  virtual bool durable() const { return true; }
 };
 
 // A WriteJob from a function returning Result<T> and a completion taking it.
 template <typename T>
 class FunctionJob final : public WriteJob {
  public:
-  FunctionJob(std::function<Result<T>()> fn, Completion<T> done) : fn_(std::move(fn)), done_(std::move(done)) {}
+  FunctionJob(std::function<Result<T>()> fn, Completion<T> done, bool durable = true)
+      : fn_(std::move(fn)), done_(std::move(done)), durable_(durable) {}
   Status apply() override {
     result_.emplace(fn_());
     if (result_->ok()) return ok_status();
@@ -66,10 +75,12 @@ class FunctionJob final : public WriteJob {
       done_(std::move(*result_));
     }
   }
+  bool durable() const override { return durable_; }
 
  private:
   std::function<Result<T>()> fn_;
   Completion<T> done_;
+  bool durable_;
   std::optional<Result<T>> result_;
 };
 

@@ -367,6 +367,10 @@ Status prepare_files(const std::filesystem::path& path) {
 
 }  // namespace
 
+// How a write must be committed: `disk`, on stable storage before the caller hears of it (everything
+// but sessions); `session`, without waiting for the disk when nothing durable shares its group.
+enum class Durability { disk, session };
+
 // ---- transaction verbs for the group commit writer -------------------------------------------------
 
 class SqliteTransaction final : public TransactionControl {
@@ -391,6 +395,22 @@ class SqliteTransaction final : public TransactionControl {
   }
   bool in_transaction() override { return db_.in_transaction(); }
 
+  // synchronous=FULL (verified at open) for every transaction that holds anything durable; NORMAL
+  // only for a group of session writes alone. In WAL mode a NORMAL commit is appended to the log
+  // without an fsync: the next FULL commit's fsync of the same log carries it to the disk, and no
+  // FULL commit can be lost because of one. If NORMAL cannot be set the group stays FULL; if FULL
+  // cannot be set back the group fails rather than commit durable writes without an fsync.
+  Status set_durable(bool durable) override {
+    if (durable == durable_) return ok_status();
+    if (!durable) {
+      if (db_.exec("PRAGMA synchronous=NORMAL", "committing without waiting for the disk")) durable_ = false;
+      return ok_status();
+    }
+    if (auto s = db_.exec("PRAGMA synchronous=FULL", "committing durably"); !s) return s.error();
+    durable_ = true;
+    return ok_status();
+  }
+
   // After a shred, fold the log into the database and truncate it, so old copies of the wrapped
   // key do not linger in the WAL. Skipped (and tried again after the next commit) while a reader
   // holds an old snapshot; never waits. While more writes are queued, at most once per
@@ -410,6 +430,7 @@ class SqliteTransaction final : public TransactionControl {
 
  private:
   Connection& db_;
+  bool durable_ = true;  // the connection's synchronous setting is FULL
   std::chrono::milliseconds busy_timeout_;
   std::atomic<bool>& checkpoint_wanted_;
   const Clock& clock_;
@@ -443,19 +464,21 @@ struct SqliteStore::Impl {
   Timestamp now() const { return to_timestamp(clock.now()); }
 
   template <typename T>
-  void submit(std::function<Result<T>()> fn, Completion<T> done) {
-    writer_thread->submit(std::make_unique<FunctionJob<T>>(std::move(fn), std::move(done)));
+  void submit(std::function<Result<T>()> fn, Completion<T> done, bool durable = true) {
+    writer_thread->submit(std::make_unique<FunctionJob<T>>(std::move(fn), std::move(done), durable));
   }
 
-  // A write from a worker thread: submitted to the writer, waited for.
+  // A write from a worker thread: submitted to the writer, waited for. `Durability::session`: for
+  // portal sessions only (store.hpp says which writes).
   template <typename T>
-  Result<T> write(std::function<Result<T>()> fn) {
+  Result<T> write(std::function<Result<T>()> fn, Durability durability = Durability::disk) {
     if (writer_thread->on_writer_thread()) {
       return make_error("store: blocking call from a completion handler (it would deadlock)");
     }
     std::promise<Result<T>> promise;
     auto future = promise.get_future();
-    submit<T>(std::move(fn), [&promise](Result<T> r) { promise.set_value(std::move(r)); });
+    submit<T>(std::move(fn), [&promise](Result<T> r) { promise.set_value(std::move(r)); },
+              durability == Durability::disk);
     return future.get();
   }
 
@@ -1456,7 +1479,7 @@ Status SqliteStore::put_session(const Session& session) {
     q->bind(3, impl_->now()).bind(4, session.expires).bind(5, session.identity);
     if (auto r = q->run(); !r) return r.error();
     return ok_status();
-  });
+  }, Durability::session);
 }
 
 Result<std::optional<Session>> SqliteStore::find_session(const Hash& id_hash) {
@@ -1488,7 +1511,7 @@ Result<bool> SqliteStore::touch_session(const Hash& id_hash, const std::optional
     auto changed = q->run();
     if (!changed) return changed.error();
     return *changed > 0;
-  });
+  }, Durability::session);
 }
 
 Result<bool> SqliteStore::delete_session(const Hash& id_hash) {
@@ -1514,7 +1537,7 @@ Status SqliteStore::replace_session(const Hash& old_id_hash, const Session& fres
     q->bind(3, impl_->now()).bind(4, fresh.expires).bind(5, fresh.identity);
     if (auto r = q->run(); !r) return r.error();
     return ok_status();
-  });
+  }, Durability::session);
 }
 
 Result<bool> SqliteStore::set_session_identity(const Hash& id_hash, const std::optional<Bytes>& identity) {

@@ -1,5 +1,6 @@
 // SqliteStore: the embedded Store (DESIGN "Storage"): one SQLite file in WAL mode with
-// synchronous=FULL (both verified after opening; anything else is refused), busy_timeout and
+// synchronous=FULL (both verified after opening; anything else is refused; a commit holding only
+// portal session writes runs with NORMAL, see store.hpp), busy_timeout and
 // foreign keys on, versioned migrations at open, file and its -wal/-shm created 0600. One writer
 // thread with group commit (group_commit.hpp) owns the only writing connection; a small pool of
 // read connections serves the blocking reads concurrently (WAL readers do not wait for the writer).

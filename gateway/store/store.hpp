@@ -140,6 +140,13 @@ class Store {
   virtual Result<std::size_t> release_leases(const std::string& owner_prefix) = 0;
 
   // ---- portal sessions ------------------------------------------------------------------------------
+  // put_session, touch_session and replace_session return once their transaction is committed and
+  // visible to every reader, without waiting for the disk unless something durable shares the
+  // commit: a landing page (also a link scanner's) costs no fsync. A session is only a login and a
+  // form token — the PIN tries, device bindings, audit records and messages it leads to are always
+  // durable — so a power failure (never a crash of the process) can at worst cost the last moments'
+  // visitors a sign-in again (a session replaced at an unlock can come back as it was before, without
+  // what the unlock added). delete_session (expiry, sign-out) is durable.
   // Creates a session (the store sets created and last_seen); fails if the id exists.
   virtual Status put_session(const Session& session) = 0;
   // nullopt if unknown or past its absolute expiry; idle expiry is the caller's policy.
@@ -148,7 +155,7 @@ class Store {
   virtual Result<bool> touch_session(const Hash& id_hash, const std::optional<Bytes>& data) = 0;
   virtual Result<bool> delete_session(const Hash& id_hash) = 0;
   // A new session id for a session (at every unlock and identification): deletes `old_id_hash`
-  // (if it is still there) and creates `fresh` in one transaction, so one durable commit.
+  // (if it is still there) and creates `fresh` in one transaction.
   virtual Status replace_session(const Hash& old_id_hash, const Session& fresh) = 0;
   // Sets (or with nullopt clears) the session's verified identity and counts as activity. false:
   // unknown session.

@@ -18,6 +18,11 @@ namespace {
 // Records the verbs; a request can make the transaction "abandoned", COMMIT can be made to fail.
 class ScriptedTransaction final : public TransactionControl {
  public:
+  Status set_durable(bool durable) override {
+    log(durable ? "DURABLE" : "NOT DURABLE");
+    if (fail_durable && durable) return sinetti::make_error("cannot set synchronous");
+    return ok_status();
+  }
   Status begin() override { return log("BEGIN"), open_ = true, ok_status(); }
   Status savepoint() override { return log("SAVEPOINT"), ok_status(); }
   Status release() override { return log("RELEASE"), ok_status(); }
@@ -45,6 +50,7 @@ class ScriptedTransaction final : public TransactionControl {
     return verbs_;
   }
   std::atomic<bool> fail_commit{false};
+  std::atomic<bool> fail_durable{false};
 
  private:
   void log(std::string v) {
@@ -67,7 +73,8 @@ struct Outcomes {
   }
 };
 
-std::unique_ptr<WriteJob> job(int id, Outcomes& out, std::function<Status()> body = [] { return ok_status(); }) {
+std::unique_ptr<WriteJob> job(int id, Outcomes& out, std::function<Status()> body = [] { return ok_status(); },
+                              bool durable = true) {
   return std::make_unique<FunctionJob<std::monostate>>(
       [id, &out, body] {
         {
@@ -76,8 +83,10 @@ std::unique_ptr<WriteJob> job(int id, Outcomes& out, std::function<Status()> bod
         }
         return body();
       },
-      [id, &out](Status s) { out.add(id, std::move(s)); });
+      [id, &out](Status s) { out.add(id, std::move(s)); }, durable);
 }
+
+std::unique_ptr<WriteJob> session_job(int id, Outcomes& out) { return job(id, out, [] { return ok_status(); }, false); }
 
 // Holds the writer inside the first request until released, so the next ones queue up.
 struct Gate {
@@ -231,6 +240,62 @@ BOOST_AUTO_TEST_CASE(requests_after_stop_are_refused) {
   BOOST_TEST_REQUIRE(out.results.size() == 1u);
   BOOST_TEST(!out.results[0].second.ok());
   BOOST_TEST(out.applied.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_group_skips_the_fsync_only_when_none_of_its_requests_is_durable) {
+  ScriptedTransaction tx;
+  Outcomes out;
+  Gate gate;
+  GroupCommitWriter writer(tx, {});
+  writer.start();
+  writer.submit(job(0, out, [&] { return gate.hold(); }));
+  gate.entered.get_future().wait();
+  for (int i = 1; i <= 3; ++i) writer.submit(session_job(i, out));  // the second group: sessions only
+  gate.release.set_value();
+  writer.stop();
+  BOOST_TEST_REQUIRE(out.results.size() == 4u);
+  for (const auto& [id, s] : out.results) BOOST_TEST(s.ok(), id);
+  const auto v = tx.verbs();
+  const std::vector<std::string> want = {"DURABLE",     "BEGIN", "SAVEPOINT", "RELEASE", "COMMIT",
+                                         "NOT DURABLE", "BEGIN", "SAVEPOINT", "RELEASE", "SAVEPOINT",
+                                         "RELEASE",     "SAVEPOINT", "RELEASE", "COMMIT"};
+  BOOST_TEST(v == want, boost::test_tools::per_element());
+
+  // One durable request among session writes makes the whole group durable.
+  ScriptedTransaction mixed_tx;
+  Outcomes mixed;
+  Gate held;
+  GroupCommitWriter second(mixed_tx, {});
+  second.start();
+  second.submit(job(0, mixed, [&] { return held.hold(); }, false));
+  held.entered.get_future().wait();
+  second.submit(session_job(1, mixed));
+  second.submit(job(2, mixed));
+  second.submit(session_job(3, mixed));
+  held.release.set_value();
+  second.stop();
+  const auto m = mixed_tx.verbs();
+  BOOST_TEST_REQUIRE(m.size() >= 7u);
+  BOOST_TEST(m[0] == "NOT DURABLE");  // the held session write alone
+  BOOST_TEST(std::count(m.begin(), m.end(), "DURABLE") == 1);
+  BOOST_TEST(std::count(m.begin(), m.end(), "COMMIT") == 2);
+  BOOST_TEST(second.stats().largest_group == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_group_that_cannot_be_made_durable_fails_unapplied) {
+  ScriptedTransaction tx;
+  tx.fail_durable = true;
+  Outcomes out;
+  GroupCommitWriter writer(tx, {});
+  writer.start();
+  writer.submit(job(1, out));
+  writer.stop();
+  BOOST_TEST_REQUIRE(out.results.size() == 1u);
+  BOOST_TEST(!out.results[0].second.ok());
+  BOOST_TEST(out.results[0].second.error().message == "cannot set synchronous");
+  BOOST_TEST(out.applied.empty());
+  const auto v = tx.verbs();
+  BOOST_TEST(std::count(v.begin(), v.end(), "BEGIN") == 0);
 }
 
 // ---- on SQLite ------------------------------------------------------------------------------------
