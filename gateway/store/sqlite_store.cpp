@@ -687,20 +687,23 @@ struct SqliteStore::Impl {
   Result<std::vector<QueueEntry>> lease_on_writer(const std::string& owner, Timestamp now, std::size_t limit,
                                                   std::chrono::milliseconds lease_for) {
     auto& db = *writer;
-    std::vector<std::string> ids;
-    {
-      auto q = db.query(sql::select_due);
+    // The first `limit` of each kind, then the first `limit` of both by (due, id).
+    std::vector<std::pair<std::int64_t, std::string>> due;
+    for (const char* statement : {sql::select_due_queued, sql::select_due_expired}) {
+      auto q = db.query(statement);
       if (!q) return q.error();
       q->bind(1, now).bind(2, to_int64(limit));
       for (;;) {
         auto row = q->step();
         if (!row) return row.error();
         if (!*row) break;
-        ids.push_back(q->text(0));
+        due.emplace_back(q->int64(1), q->text(0));
       }
     }
+    std::sort(due.begin(), due.end());
+    if (due.size() > limit) due.resize(limit);
     std::vector<QueueEntry> leased;
-    for (const auto& id : ids) {
+    for (const auto& [at, id] : due) {
       auto q = db.query(sql::lease_entry);
       if (!q) return q.error();
       q->bind(1, id).bind(2, owner).bind(3, now + lease_for).bind(4, now);
