@@ -375,13 +375,13 @@ class SqliteTransaction final : public TransactionControl {
         clock_(clock),
         checkpoint_interval_(checkpoint_interval) {}
 
-  Status begin() override { return db_.exec("BEGIN IMMEDIATE", "starting a write transaction"); }
-  Status savepoint() override { return db_.exec("SAVEPOINT batch", "starting a write"); }
-  Status release() override { return db_.exec("RELEASE batch", "finishing a write"); }
+  Status begin() override { return db_.run_cached("BEGIN IMMEDIATE", "starting a write transaction"); }
+  Status savepoint() override { return db_.run_cached("SAVEPOINT batch", "starting a write"); }
+  Status release() override { return db_.run_cached("RELEASE batch", "finishing a write"); }
   Status rollback_to_savepoint() override {
     return db_.exec("ROLLBACK TO batch; RELEASE batch", "rolling back a failed write");
   }
-  Status commit() override { return db_.exec("COMMIT", "committing"); }
+  Status commit() override { return db_.run_cached("COMMIT", "committing"); }
   void rollback() override {
     if (db_.in_transaction()) (void)db_.exec("ROLLBACK", "rolling back");
   }
@@ -1316,7 +1316,7 @@ void SqliteStore::complete_async(std::string id, std::string owner, AuditEvents 
         Completed c;
         if (!shred_when_done) return c;
         // The shred in a savepoint of its own: if it fails, the completion still commits.
-        if (auto s = impl->writer->exec("SAVEPOINT shred_delivered", "starting a shred"); !s) {
+        if (auto s = impl->writer->run_cached("SAVEPOINT shred_delivered", "starting a shred"); !s) {
           c.shred_error = s.error();
           return c;
         }
@@ -1330,7 +1330,7 @@ void SqliteStore::complete_async(std::string id, std::string owner, AuditEvents 
           return impl->shred_on_writer(*shred_when_done, ShredReason::delivered, actor);
         }();
         if (shredded) {
-          if (auto s = impl->writer->exec("RELEASE shred_delivered", "finishing a shred"); !s) return s.error();
+          if (auto s = impl->writer->run_cached("RELEASE shred_delivered", "finishing a shred"); !s) return s.error();
           c.shredded = *shredded;
         } else {
           c.shred_error = shredded.error();
