@@ -12,6 +12,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -570,20 +571,65 @@ const KeyRing::Kek* KeyRing::find(KekId id) const noexcept {
   return it != keks_.end() && it->id == id ? &*it : nullptr;
 }
 
+// The ephemeral key a ring is reusing (EphemeralReuse): its public half and the derived wrap key.
+struct KeyRing::WrapCache {
+  EphemeralReuse reuse;
+  std::mutex mutex;
+  KekId kek = 0;
+  X25519Public ephemeral{};
+  SecretBytes kek_key;  // empty: none yet, or used up
+  std::uint32_t uses = 0;
+  std::chrono::steady_clock::time_point made;
+};
+
+void KeyRing::reuse_ephemeral(EphemeralReuse reuse) {
+  if (reuse.max_wraps <= 1) {
+    wrap_cache_.reset();
+    return;
+  }
+  if (reuse.clock == nullptr) throw std::invalid_argument("crypto: EphemeralReuse needs a clock");
+  wrap_cache_ = std::make_shared<WrapCache>();
+  wrap_cache_->reuse = reuse;
+}
+
 Bytes KeyRing::wrap(const DataKey& key, std::string_view message_id) const {
   if (message_id.size() > 255) throw std::invalid_argument("crypto: a message id is at most 255 bytes");
   const Kek* kek = find(active_);
   if (kek == nullptr) throw std::logic_error("crypto: KeyRing::wrap on an empty key ring");
-  const X25519PrivateKey ephemeral = X25519PrivateKey::generate();
-  auto shared = ephemeral.shared_secret(kek->public_key);
-  if (!shared) throw std::runtime_error("crypto: " + shared.error().message);  // the KEK was checked at load
+  X25519Public ephemeral_public{};
+  SecretBytes kek_key;
+  auto fresh = [&] {
+    const X25519PrivateKey ephemeral = X25519PrivateKey::generate();
+    auto shared = ephemeral.shared_secret(kek->public_key);
+    if (!shared) throw std::runtime_error("crypto: " + shared.error().message);  // the KEK was checked at load
+    ephemeral_public = ephemeral.public_key();
+    kek_key = wrap_key(*shared, ephemeral_public, kek->public_key);
+  };
+  if (!wrap_cache_) {
+    fresh();
+  } else {
+    WrapCache& c = *wrap_cache_;
+    const auto now = c.reuse.clock->steady_now();
+    std::lock_guard lock(c.mutex);
+    if (c.kek_key.empty() || c.kek != kek->id || c.uses >= c.reuse.max_wraps || now - c.made >= c.reuse.max_age) {
+      fresh();
+      c.kek = kek->id;
+      c.ephemeral = ephemeral_public;
+      c.kek_key = SecretBytes::copy_of(kek_key.view());
+      c.uses = 0;
+      c.made = now;
+    } else {
+      ephemeral_public = c.ephemeral;
+      kek_key = SecretBytes::copy_of(c.kek_key.view());
+    }
+    if (++c.uses >= c.reuse.max_wraps) c.kek_key = SecretBytes();  // wiped
+  }
 
   Bytes out(wrapped_key_size);
   out[0] = wrapped_key_version;
   put_u32_be(out.data() + 1, kek->id);
-  std::copy(ephemeral.public_key().begin(), ephemeral.public_key().end(), out.begin() + 5);
+  std::copy(ephemeral_public.begin(), ephemeral_public.end(), out.begin() + 5);
   random_bytes(std::span(out).subspan(wrap_nonce_offset, gcm_nonce_size));
-  const SecretBytes kek_key = wrap_key(*shared, ephemeral.public_key(), kek->public_key);
   const WrapAd ad(ByteView(out).first(wrap_header_size), key.id(), message_id);
   aes256gcm_seal(kek_key.view(), ByteView(out).subspan(wrap_nonce_offset, gcm_nonce_size), ad.view(), key.bytes(),
                  std::span(out).subspan(wrap_sealed_offset));

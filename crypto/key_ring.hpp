@@ -7,12 +7,16 @@
 // kek key = HKDF-SHA256(ikm = X25519(ephemeral, KEK), salt = ephemeral public || KEK public,
 //                       info = "sinetti key wrap v1", 32),
 // ad = version || KEK id || ephemeral public || data key id || uint16_be(len(message id)) || id.
+// A ring may use one ephemeral key for several wraps within a short window (EphemeralReuse); each
+// wrap still has its own random nonce and binds its own data key and message id, and the format is
+// the same, so unwrap does not know or care.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +46,19 @@ struct KekInfo {
   std::chrono::system_clock::time_point created;
   bool active = false;
   bool has_private = false;  // the private half's file is present
+};
+
+// Wrapping costs two X25519 operations (a new ephemeral key pair, then the agreement with the KEK),
+// about as much CPU as everything else the ingest does for a small message. With reuse, the ring
+// keeps the last ephemeral key's derived wrap key (never the ephemeral private key) for at most
+// `max_wraps` wraps and `max_age`, then wipes it and makes a new one. Whoever can read that key
+// from memory in the window could unwrap the keys wrapped in it — the data keys and plaintext of
+// the same messages are in memory then too, and a gateway that also delivers holds the KEK private
+// halves. Off (a fresh ephemeral key per wrap) unless set.
+struct EphemeralReuse {
+  std::uint32_t max_wraps = 0;                 // 0 or 1: no reuse
+  std::chrono::milliseconds max_age{1000};
+  const Clock* clock = nullptr;                // required when max_wraps > 1; must outlive the ring
 };
 
 // The KEK a wrapped key names, without opening it (so the store can find keys to rewrap).
@@ -77,6 +94,8 @@ class KeyRing {
 
   // Wraps `key` to the active KEK, bound to `message_id` (at most 255 bytes). Thread-safe.
   Bytes wrap(const DataKey& key, std::string_view message_id) const;
+  // Set before the ring is shared between threads (see EphemeralReuse).
+  void reuse_ephemeral(EphemeralReuse reuse);
 
   // Unwraps a data key. `key_id` is the data key id from the sealed blob's header (or the store);
   // `message_id` must be the one it was wrapped with. Fails on a seal-only ring, an unknown KEK, a
@@ -106,6 +125,8 @@ class KeyRing {
   KekId active_ = 0;
   std::vector<Kek> keks_;  // ascending id
   std::map<std::string, SecretBytes, std::less<>> secrets_;
+  struct WrapCache;
+  std::shared_ptr<WrapCache> wrap_cache_;  // null: a fresh ephemeral key per wrap
 };
 
 }  // namespace sinetti::crypto

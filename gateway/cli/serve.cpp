@@ -50,6 +50,13 @@ class SharedService final : public server::Service {
   std::shared_ptr<server::Service> s_;
 };
 
+// Wrapping keys for new messages: one ephemeral X25519 key for up to a second or 1,000 wraps
+// instead of one per wrap (crypto/key_ring.hpp, EphemeralReuse). Serve holds the KEKs' private
+// halves anyway (the queue and the portal open messages), so the kept wrap key exposes nothing more.
+crypto::EphemeralReuse ephemeral_reuse(const Clock& clock) {
+  return crypto::EphemeralReuse{1000, std::chrono::seconds(1), &clock};
+}
+
 // After every reload attempt (on the worker pool): the key ring is loaded again from the keys.dir
 // in force — after `sinetti keys rotate` new messages are wrapped to the new KEK — and the reload is
 // recorded in the audit log. A ring that does not load leaves the running one in place.
@@ -69,6 +76,7 @@ void after_reload(const server::ReloadOutcome& outcome, const std::filesystem::p
     audit.push_back({"keys.reloaded", "", "admin", "error", nlohmann::json{{"error", ring.error().message}}.dump()});
   } else {
     const crypto::KekId now = ring->active_kek();
+    ring->reuse_ephemeral(ephemeral_reuse(clock));
     rings.replace(std::move(*ring));
     logger.info("key_ring_reloaded", {{"kek", now}, {"previous", before}, {"changed", now != before}});
     if (now != before) {
@@ -105,6 +113,7 @@ int serve(const std::filesystem::path& config_path) {
     std::cerr << "sinetti: " << ring.error().message << "\n";
     return exit_problem;
   }
+  ring->reuse_ephemeral(ephemeral_reuse(clock));
   crypto::KeyRingHolder rings(std::move(*ring));
   server::ServerOptions options;
   auto store = open_store(config, clock, options.worker_threads);

@@ -383,13 +383,13 @@ class SqliteTransaction final : public TransactionControl {
         clock_(clock),
         checkpoint_interval_(checkpoint_interval) {}
 
-  Status begin() override { return db_.exec("BEGIN IMMEDIATE", "starting a write transaction"); }
-  Status savepoint() override { return db_.exec("SAVEPOINT batch", "starting a write"); }
-  Status release() override { return db_.exec("RELEASE batch", "finishing a write"); }
+  Status begin() override { return db_.run_cached("BEGIN IMMEDIATE", "starting a write transaction"); }
+  Status savepoint() override { return db_.run_cached("SAVEPOINT batch", "starting a write"); }
+  Status release() override { return db_.run_cached("RELEASE batch", "finishing a write"); }
   Status rollback_to_savepoint() override {
     return db_.exec("ROLLBACK TO batch; RELEASE batch", "rolling back a failed write");
   }
-  Status commit() override { return db_.exec("COMMIT", "committing"); }
+  Status commit() override { return db_.run_cached("COMMIT", "committing"); }
   void rollback() override {
     if (db_.in_transaction()) (void)db_.exec("ROLLBACK", "rolling back");
   }
@@ -714,20 +714,23 @@ struct SqliteStore::Impl {
   Result<std::vector<QueueEntry>> lease_on_writer(const std::string& owner, Timestamp now, std::size_t limit,
                                                   std::chrono::milliseconds lease_for) {
     auto& db = *writer;
-    std::vector<std::string> ids;
-    {
-      auto q = db.query(sql::select_due);
+    // The first `limit` of each kind, then the first `limit` of both by (due, id).
+    std::vector<std::pair<std::int64_t, std::string>> due;
+    for (const char* statement : {sql::select_due_queued, sql::select_due_expired}) {
+      auto q = db.query(statement);
       if (!q) return q.error();
       q->bind(1, now).bind(2, to_int64(limit));
       for (;;) {
         auto row = q->step();
         if (!row) return row.error();
         if (!*row) break;
-        ids.push_back(q->text(0));
+        due.emplace_back(q->int64(1), q->text(0));
       }
     }
+    std::sort(due.begin(), due.end());
+    if (due.size() > limit) due.resize(limit);
     std::vector<QueueEntry> leased;
-    for (const auto& id : ids) {
+    for (const auto& [at, id] : due) {
       auto q = db.query(sql::lease_entry);
       if (!q) return q.error();
       q->bind(1, id).bind(2, owner).bind(3, now + lease_for).bind(4, now);
@@ -1340,7 +1343,7 @@ void SqliteStore::complete_async(std::string id, std::string owner, AuditEvents 
         Completed c;
         if (!shred_when_done) return c;
         // The shred in a savepoint of its own: if it fails, the completion still commits.
-        if (auto s = impl->writer->exec("SAVEPOINT shred_delivered", "starting a shred"); !s) {
+        if (auto s = impl->writer->run_cached("SAVEPOINT shred_delivered", "starting a shred"); !s) {
           c.shred_error = s.error();
           return c;
         }
@@ -1354,7 +1357,7 @@ void SqliteStore::complete_async(std::string id, std::string owner, AuditEvents 
           return impl->shred_on_writer(*shred_when_done, ShredReason::delivered, actor);
         }();
         if (shredded) {
-          if (auto s = impl->writer->exec("RELEASE shred_delivered", "finishing a shred"); !s) return s.error();
+          if (auto s = impl->writer->run_cached("RELEASE shred_delivered", "finishing a shred"); !s) return s.error();
           c.shredded = *shredded;
         } else {
           c.shred_error = shredded.error();

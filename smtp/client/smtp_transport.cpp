@@ -23,6 +23,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::size_t body_batch = 64 * 1024;
 
 std::string this_host_name() {
   std::array<char, HOST_NAME_MAX + 1> buf{};
@@ -152,14 +153,21 @@ asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const
   std::string tls_state = "none";
 
   std::array<char, read_chunk> buffer;
+  // While the body streams, its pieces are gathered up to body_batch and written together, so a
+  // small message and the end of data (".") leave in one write. Written one piece at a time, the
+  // "." waited under Nagle's algorithm for the ACK of the piece before it, which the server delays
+  // (it answers only after the "."): about 40 ms per message on Linux.
+  std::string output;
   while (session.want() != ClientSession::Want::done) {
-    const std::string output = session.take_output();
-    if (!output.empty()) {
+    output += session.take_output();
+    const bool gathering = session.want() == ClientSession::Want::body && output.size() < body_batch;
+    if (!output.empty() && !gathering) {
       conn.tcp().expires_after(session.want() == ClientSession::Want::body ||
                                        session.stage() == ClientSession::Stage::data_end
                                    ? relay.timeouts.data_block
                                    : relay.timeouts.command);
       co_await conn.write(output, ec);
+      output.clear();
       if (ec) {
         if (is_timeout(ec)) session.timed_out();
         else session.connection_lost(describe(ec));
@@ -201,8 +209,12 @@ asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const
       }
       case ClientSession::Want::body: {
         auto piece = co_await body.next();
-        if (!piece) session.body_failed(piece.error().message);
-        else if (*piece) session.body(**piece);
+        if (!piece) {
+          session.body_failed(piece.error().message);
+          output.clear();  // no part of a message that cannot be read in full
+        } else if (*piece) {
+          session.body(**piece);
+        }
         else session.end_body();
         break;
       }

@@ -11,7 +11,8 @@ DIR/NNNNNN.json (written last, atomically — poll for it):
     {"mail_from", "rcpt_tos", "mail_options", "rcpt_options", "peer", "ehlo", "tls" (protocol
      version or null), "auth_user" (or null), "size", "sha256", "packets"}
 "packets" lists, per network read before DATA, the SMTP verbs it held: [["MAIL", "RCPT", "DATA"]]
-shows a pipelined group, [["MAIL"], ["RCPT"], ["DATA"]] one command at a time.
+shows a pipelined group, [["MAIL"], ["RCPT"], ["DATA"]] one command at a time. "data_reads" counts
+the network reads after the one that held DATA, up to the end of data (plain connections only).
 
 Options:
   --host ADDR            listen address (default 127.0.0.1; loopback only)
@@ -130,6 +131,7 @@ class Handler:
             "size": len(content),
             "sha256": hashlib.sha256(content).hexdigest(),
             "packets": getattr(server, "packets", []),
+            "data_reads": getattr(server, "data_reads", 0),
         }
         tmp = self.out / f".{stem}.json.tmp"
         tmp.write_text(json.dumps(meta))
@@ -150,10 +152,13 @@ class RecordingSMTP(SMTP):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.packets = []
+        self.data_reads = 0
         self._recording = True
 
     def data_received(self, data):
-        if self._recording:
+        if not self._recording:
+            self.data_reads += 1
+        else:
             verbs = []
             for line in data.split(b"\n"):
                 word = line.strip().split(b" ", 1)[0].split(b":", 1)[0].upper().decode("ascii", "replace")

@@ -205,6 +205,22 @@ class SmtpClient(unittest.TestCase):
         packets = self.tls.messages()[before]["packets"]
         self.assertEqual(packets[-4:], [["MAIL"], ["RCPT"], ["RCPT"], ["DATA"]])
 
+    def test_a_small_body_leaves_in_one_write_with_the_end_of_data(self):
+        # Handed over in 100-byte pieces; on the wire one write, body and "." together (written
+        # piece by piece, the last ones would wait under Nagle's algorithm for an ACK the server
+        # delays until the "."). Dot-stuffing across piece boundaries still holds.
+        body = self.dir / "small.eml"
+        lines = [b"From: sender@example.fi", b"To: rcpt@example.com", b"Subject: small", b""]
+        lines += [(b"." if i % 5 == 0 else b"") + b"line %03d " % i + b"y" * 40 for i in range(60)]
+        content = b"\r\n".join(lines) + b"\r\n"
+        body.write_bytes(content)
+        before = len(self.plain.messages())
+        r = send(self.plain.port, "--tls", "none", "--body", str(body), "--piece-size", "100")
+        self.assertEqual(outcomes(r), {"rcpt@example.com": "delivered"})
+        m = self.plain.messages()[before]
+        self.assertEqual(m["sha256"], hashlib.sha256(content).hexdigest())
+        self.assertEqual(m["data_reads"], 1)
+
     def test_rcpt_replies_decide_each_recipient(self):
         server = MailServer(self.dir, "--pipelining", "--rcpt-reply", "nouser*=550 5.1.1 No such user here",
                             "--rcpt-reply", "busy*=450 4.2.1 Mailbox busy, try later")

@@ -183,6 +183,14 @@ Connection::~Connection() {
 
 Status Connection::exec(const char* sql, std::string_view context) { return exec_raw(db_, sql, context); }
 
+Status Connection::run_cached(const char* sql, std::string_view context) {
+  auto q = query(sql);
+  if (!q) return make_error(std::string(context) + ": " + q.error().message);
+  const int rc = sqlite3_step(q->stmt_);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sqlite_error(db_, rc, context);
+  return ok_status();
+}
+
 Result<Query> Connection::query(const char* sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {

@@ -55,6 +55,7 @@ class Query {
   Result<Hash> hash(int column) const;
 
  private:
+  friend class Connection;
   Connection* connection_;
   sqlite3_stmt* stmt_;
   int bind_error_ = SQLITE_OK;
@@ -73,6 +74,9 @@ class Connection {
 
   sqlite3* raw() { return db_; }
   Status exec(const char* sql, std::string_view context);
+  // One statement without parameters or rows (BEGIN, SAVEPOINT, COMMIT ...) from the statement
+  // cache: the writer runs these for every request, and exec() would parse them every time.
+  Status run_cached(const char* sql, std::string_view context);
   Result<Query> query(const char* sql);
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
   Error error(int rc, std::string_view context) const;

@@ -390,12 +390,16 @@ inline constexpr const char* insert_queue_entry = R"sql(
 INSERT INTO queue_entries (id, message_id, sender, recipient, kind, state, attempts, next_attempt_at,
                            created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7))sql";
-inline constexpr const char* select_due = R"sql(
-SELECT id FROM (
-  SELECT id, next_attempt_at AS due FROM queue_entries WHERE state = 'queued' AND next_attempt_at <= ?1
-  UNION ALL
-  SELECT id, lease_expires_at AS due FROM queue_entries WHERE state = 'leased' AND lease_expires_at <= ?1
-) ORDER BY due, id LIMIT ?2)sql";
+// Due entries: queued ones whose time has come and leased ones whose lease ran out, each an
+// index range (queue_entries_due, queue_entries_lease) read in order and cut at the limit; the
+// store merges the two by (due, id). One ORDER BY over a UNION of both would read and sort the
+// whole backlog on every lease.
+inline constexpr const char* select_due_queued = R"sql(
+SELECT id, next_attempt_at FROM queue_entries WHERE state = 'queued' AND next_attempt_at <= ?1
+ORDER BY next_attempt_at, id LIMIT ?2)sql";
+inline constexpr const char* select_due_expired = R"sql(
+SELECT id, lease_expires_at FROM queue_entries WHERE state = 'leased' AND lease_expires_at <= ?1
+ORDER BY lease_expires_at, id LIMIT ?2)sql";
 inline constexpr const char* lease_entry = R"sql(
 UPDATE queue_entries SET state = 'leased', lease_owner = ?2, lease_expires_at = ?3, attempts = attempts + 1,
        updated_at = ?4

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "crypto/key_ring.hpp"
 #include "crypto/sealed_stream.hpp"
@@ -117,6 +118,45 @@ BOOST_AUTO_TEST_CASE(wrap_and_unwrap_round_trip_with_the_sealed_stream) {
 
   // Two wraps of the same key differ (fresh ephemeral key and nonce).
   BOOST_TEST((ring.wrap(key, "msg-0001") != wrapped));
+}
+
+BOOST_AUTO_TEST_CASE(a_reused_ephemeral_key_lasts_its_count_and_age_and_every_wrap_still_opens_alone) {
+  Ring r;
+  KeyRing ring = r.load(Access::open);
+  ManualClock clock{t0};
+  ring.reuse_ephemeral(EphemeralReuse{3, std::chrono::seconds(1), &clock});
+  auto ephemeral_of = [](const Bytes& wrapped) { return Bytes(wrapped.begin() + 5, wrapped.begin() + 5 + x25519_key_size); };
+
+  std::vector<DataKey> keys;
+  std::vector<Bytes> wrapped;
+  for (int i = 0; i < 5; ++i) {
+    keys.push_back(DataKey::generate());
+    wrapped.push_back(ring.wrap(keys.back(), "m" + std::to_string(i)));
+  }
+  // Three wraps share one ephemeral key, the fourth starts the next one.
+  BOOST_TEST((ephemeral_of(wrapped[0]) == ephemeral_of(wrapped[1])));
+  BOOST_TEST((ephemeral_of(wrapped[0]) == ephemeral_of(wrapped[2])));
+  BOOST_TEST((ephemeral_of(wrapped[3]) != ephemeral_of(wrapped[0])));
+  BOOST_TEST((ephemeral_of(wrapped[3]) == ephemeral_of(wrapped[4])));
+  // Each has its own nonce and opens only as what it was wrapped for.
+  BOOST_TEST((Bytes(wrapped[0].begin() + 37, wrapped[0].begin() + 49) != Bytes(wrapped[1].begin() + 37, wrapped[1].begin() + 49)));
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    const auto opened = ring.unwrap(wrapped[i], keys[i].id(), id);
+    BOOST_REQUIRE_MESSAGE(opened.ok(), why(opened));
+    BOOST_TEST(constant_time_equal(opened->bytes(), keys[i].bytes()));
+    BOOST_TEST(!ring.unwrap(wrapped[i], keys[i].id(), id + "x").ok());
+    BOOST_TEST(!ring.unwrap(wrapped[i], keys[(i + 1) % 5].id(), id).ok());
+  }
+  // Past its age the kept key is not used again, whatever its count.
+  clock.advance(std::chrono::seconds(1));
+  const DataKey late = DataKey::generate();
+  const Bytes after = ring.wrap(late, "late");
+  BOOST_TEST((ephemeral_of(after) != ephemeral_of(wrapped[4])));
+  BOOST_TEST(ring.unwrap(after, late.id(), "late").ok());
+  // Without reuse every wrap makes a fresh ephemeral key.
+  ring.reuse_ephemeral(EphemeralReuse{});
+  BOOST_TEST((ephemeral_of(ring.wrap(late, "a")) != ephemeral_of(ring.wrap(late, "a"))));
 }
 
 BOOST_AUTO_TEST_CASE(unwrap_refuses_any_mismatch_or_damage) {

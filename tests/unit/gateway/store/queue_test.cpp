@@ -144,6 +144,23 @@ BOOST_FIXTURE_TEST_CASE(an_expired_lease_is_taken_again_and_the_old_owner_loses_
   BOOST_TEST(!store->complete("m.1", "rescuer", {}).ok());  // not leased any more
 }
 
+BOOST_FIXTURE_TEST_CASE(a_lease_takes_the_earliest_due_of_queued_entries_and_expired_leases_together, Fixture) {
+  auto store = open();
+  // Expired leases: x.1 and x.2 leased at now() for 3 min (due again at +3 min).
+  enqueue(*store, "x", 2, now());
+  BOOST_TEST_REQUIRE(store->lease_due("crashed", now(), 2, 3min)->size() == 2u);
+  // Queued: b.* due at +2 min, a.* and c.* at +4 min (ties go by id), d.1 not due yet.
+  enqueue(*store, "c", 2, now() + 4min);
+  enqueue(*store, "b", 2, now() + 2min);
+  enqueue(*store, "a", 1, now() + 4min);
+  enqueue(*store, "d", 1, now() + 1h);
+  const Timestamp at = now() + 5min;
+  BOOST_TEST(ids(*store->lease_due("w", at, 3, 10min)) == (std::vector<std::string>{"b.1", "b.2", "x.1"}));
+  BOOST_TEST(ids(*store->lease_due("w", at, 3, 10min)) == (std::vector<std::string>{"x.2", "a.1", "c.1"}));
+  BOOST_TEST(ids(*store->lease_due("w", at, 3, 10min)) == (std::vector<std::string>{"c.2"}));
+  BOOST_TEST(store->lease_due("w", at, 3, 10min)->empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(defer_puts_an_entry_back_for_later_with_its_error, Fixture) {
   auto store = open();
   enqueue(*store, "m", 1, now());
