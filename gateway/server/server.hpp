@@ -40,8 +40,9 @@ struct ServerOptions {
   std::size_t io_threads = 0;      // 0: std::thread::hardware_concurrency(), at least 2
   // Blocking work; at least 1. Its threads mostly wait (SQLite commits, fsync, HTTP calls), so there
   // are more of them than cores — but not many more: every hand-over to a sleeping thread is a
-  // futex wake and a context switch, and with 16 threads a portal landing page cost about a third
-  // more CPU than with 8 (bench/README.md), while unlocks (which wait for commits) were as fast.
+  // futex wake and a context switch: on a 2-core machine a portal landing page took 87 µs of CPU
+  // with 16 threads and 64 µs with 8 (bench/portal/run's CPU/req), while unlocks, which wait for
+  // commits, were as fast with 8 as with 16 and slower with 4.
   std::size_t worker_threads = 8;
   std::chrono::milliseconds grace{std::chrono::seconds(10)};  // drain time on stop before cancelling
   bool handle_signals = true;      // SIGHUP, SIGTERM, SIGINT
