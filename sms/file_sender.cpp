@@ -10,6 +10,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "sinetti/blocking.hpp"
+
 namespace sinetti::sms {
 
 namespace {
@@ -82,6 +84,7 @@ SmsResult FileSmsSender::send(const SmsMessage& message) {
   const ssize_t written = ::write(file.fd(), line.data(), line.size());
   if (written < 0) return SmsFailed{"cannot write the SMS file: " + errno_text(errno), false};
   if (static_cast<std::size_t>(written) != line.size()) return SmsFailed{"short write to the SMS file (disk full?)", false};
+  const Waiting waiting;
   if (::fsync(file.fd()) != 0) return SmsFailed{"cannot fsync the SMS file: " + errno_text(errno), false};
   return SmsAccepted{};
 }

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "sinetti/blocking.hpp"
+
 namespace sinetti::sms {
 
 namespace {
@@ -174,7 +176,11 @@ HttpOutcome perform(const HttpRequest& request) {
       break;
   }
 
-  const CURLcode code = curl_easy_perform(c);
+  CURLcode code;
+  {
+    const Waiting waiting;
+    code = curl_easy_perform(c);
+  }
   if (code != CURLE_OK) {
     out.failure = transfer.too_large ? HttpFailure::reply_too_large : classify(code);
     out.error = transfer.too_large ? "reply larger than " + std::to_string(request.max_reply_bytes) + " bytes"

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sinetti/blocking.hpp"
+
 namespace sinetti::sms {
 
 using Json = nlohmann::json;
@@ -276,7 +278,10 @@ SmsResult HttpSmsSender::send(const SmsMessage& message) {
         delay = std::max(delay, std::chrono::duration_cast<std::chrono::milliseconds>(*wait));
       }
     }
-    s.options.wait(delay);
+    {
+      const Waiting waiting;
+      s.options.wait(delay);
+    }
     backoff = std::min(backoff * 2, s.options.max_backoff);
   }
 }

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "sinetti/blocking.hpp"
+
 namespace sinetti::auth {
 
 namespace {
@@ -79,7 +81,11 @@ class CurlHttpClient final : public HttpClient {
       curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
       curl_easy_setopt(c, CURLOPT_USERPWD, basic.c_str());
     }
-    const CURLcode rc = curl_easy_perform(c);
+    CURLcode rc;
+    {
+      const Waiting waiting;
+      rc = curl_easy_perform(c);
+    }
     if (body.too_large) return make_error("http: response larger than the limit");
     if (rc != CURLE_OK) return make_error(std::string("http: ") + curl_easy_strerror(rc));
     long status = 0;

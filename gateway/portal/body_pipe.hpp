@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "gateway/server/asio.hpp"
+#include "sinetti/blocking.hpp"
 
 namespace sinetti::portal {
 
@@ -31,7 +32,11 @@ class BodyPipe : public std::enable_shared_from_this<BodyPipe> {
   bool push(std::string_view piece, std::chrono::milliseconds timeout) {
     {
       std::unique_lock lock(mutex_);
-      if (!room_.wait_for(lock, timeout, [&] { return cancelled_ || queue_.size() < capacity_; })) return false;
+      const auto room = [&] { return cancelled_ || queue_.size() < capacity_; };
+      if (!room()) {
+        const Waiting waiting;  // for the client to read: another pool thread may run meanwhile
+        if (!room_.wait_for(lock, timeout, room)) return false;
+      }
       if (cancelled_) return false;
       queue_.emplace_back(piece);
     }

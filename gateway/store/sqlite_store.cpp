@@ -22,6 +22,7 @@
 #include "gateway/store/sqlite/connection.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
 #include "gateway/store/sqlite/sql.hpp"
+#include "sinetti/blocking.hpp"
 
 namespace sinetti::store {
 
@@ -96,7 +97,12 @@ class ReaderPool {
 
   Lease acquire() {
     std::unique_lock lock(mutex_);
-    available_.wait(lock, [this] { return !free_.empty(); });
+    if (free_.empty()) {
+      lock.unlock();
+      const Waiting waiting;  // every read connection is in use: let another pool thread run meanwhile
+      lock.lock();
+      available_.wait(lock, [this] { return !free_.empty(); });
+    }
     Connection* c = free_.back();
     free_.pop_back();
     return Lease(*this, c);
@@ -479,6 +485,7 @@ struct SqliteStore::Impl {
     auto future = promise.get_future();
     submit<T>(std::move(fn), [&promise](Result<T> r) { promise.set_value(std::move(r)); },
               durability == Durability::disk);
+    const Waiting waiting;  // the commit's fsync
     return future.get();
   }
 

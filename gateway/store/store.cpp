@@ -4,6 +4,8 @@
 #include <future>
 #include <utility>
 
+#include "sinetti/blocking.hpp"
+
 namespace sinetti::store {
 
 namespace {
@@ -14,6 +16,7 @@ Status wait_for(bool on_writer_thread, Submit&& submit) {
   std::promise<Status> promise;
   auto future = promise.get_future();
   submit([&promise](Status result) { promise.set_value(std::move(result)); });
+  const Waiting waiting;
   return future.get();
 }
 

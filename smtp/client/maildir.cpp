@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "crypto/random.hpp"
+#include "sinetti/blocking.hpp"
 
 namespace sinetti::smtp::client {
 
@@ -72,6 +73,7 @@ std::optional<Failure> write_all(int fd, std::string_view bytes) {
 std::optional<Failure> fsync_dir(const fs::path& dir) {
   Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.get() < 0) return Failure{"open " + dir.string(), errno};
+  const Waiting waiting;
   if (::fsync(d.get()) != 0) return Failure{"fsync " + dir.string(), errno};
   return std::nullopt;
 }
@@ -180,6 +182,7 @@ asio::awaitable<DeliveryResult> MaildirTransport::deliver_on_strand(const Envelo
 
   if (!body_error) {
     co_await step([&] {
+      const Waiting waiting;
       if (::fsync(fd.get()) != 0) {
         failure = Failure{"fsync", errno};
         return;
