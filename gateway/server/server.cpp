@@ -47,7 +47,7 @@ Server::Server(fs::path config_path, std::shared_ptr<const config::Config> confi
       config_(std::move(config)),
       io_(static_cast<int>(io_thread_count(options_.io_threads))),
       control_(asio::make_strand(io_)),
-      workers_(options_.worker_threads) {
+      workers_(options_.worker_threads, options_.worker_concurrency) {
   if (!config_.load()) throw std::invalid_argument("Server: no configuration");
   if (!options_.load) {
     options_.load = [](const fs::path& path) { return config::load_file(path, config::LoadOptions{true}); };
@@ -114,6 +114,7 @@ void Server::run() {
                            {"config", config_path_.string()},
                            {"io_threads", n},
                            {"worker_threads", workers_.size()},
+                           {"worker_concurrency", workers_.concurrency()},
                            {"pid", static_cast<long long>(::getpid())}});
   for (auto& t : threads) t.join();
   running_ = false;

@@ -38,12 +38,15 @@ struct ReloadOutcome {
 
 struct ServerOptions {
   std::size_t io_threads = 0;      // 0: std::thread::hardware_concurrency(), at least 2
-  // Blocking work; at least 1. Its threads mostly wait (SQLite commits, fsync, HTTP calls), so there
-  // are more of them than cores — but not many more: every hand-over to a sleeping thread is a
-  // futex wake and a context switch: on a 2-core machine a portal landing page took 87 µs of CPU
-  // with 16 threads and 64 µs with 8 (bench/portal/run's CPU/req), while unlocks, which wait for
-  // commits, were as fast with 8 as with 16 and slower with 4.
-  std::size_t worker_threads = 8;
+  // Blocking work (WorkerPool): threads that may be busy at once, most of them waiting (SQLite
+  // commits, fsync, HTTP calls); at least 1.
+  std::size_t worker_threads = 16;
+  // Of those, how many run at once (0: one per core, at least 2). Each hand-over to a sleeping
+  // thread is a futex wake and a context switch: on a 2-core VM a portal landing page took 164 µs of
+  // CPU with 8 unrestricted threads and 94 µs with 2 (bench/portal/run's CPU/req), but 2 threads
+  // slowed unlocks, whose commits held both. A limit on the running threads keeps the first figure
+  // without the second cost: waits marked with sinetti::Waiting free their slot.
+  std::size_t worker_concurrency = 0;
   std::chrono::milliseconds grace{std::chrono::seconds(10)};  // drain time on stop before cancelling
   bool handle_signals = true;      // SIGHUP, SIGTERM, SIGINT
   // Loads and validates the configuration on reload; empty: config::load_file with file checks.

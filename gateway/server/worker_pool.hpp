@@ -1,48 +1,76 @@
-// WorkerPool: a fixed number of threads for blocking work — SQLite and PostgreSQL calls, fsync,
-// libcurl easy calls, password hashing — so that nothing blocks the I/O threads (DESIGN "Async model").
-// Coroutines call `co_await pool.run_blocking(fn)`; fn runs on a pool thread and the coroutine resumes
-// on its own executor (its connection's strand) with fn's result.
+// WorkerPool: threads for blocking work — SQLite and PostgreSQL calls, fsync, libcurl easy calls,
+// password hashing — so that nothing blocks the I/O threads (DESIGN "Async model"). Coroutines call
+// `co_await pool.run_blocking(fn)`; fn runs on a pool thread and the coroutine resumes on its own
+// executor (its connection's strand) with fn's result.
+//
+// The pool works like an I/O completion port. It has many threads (`threads`), because its tasks
+// mostly wait, but only `concurrency` of them run tasks at once (one per core by default). A busy
+// pool therefore takes task after task on the threads already running rather than waking a
+// sleeping thread for each: on a 2-core VM every such hand-over cost a futex wake and two context
+// switches, and they were a third of a portal request's CPU time. A task that waits marks the wait
+// with a sinetti::Waiting scope (common/sinetti/blocking.hpp); while it waits its slot is free for
+// another thread, and when the wait ends it goes on at once, even if that puts the pool over its
+// limit for a moment (no new task starts until the pool is back under it). A wait nobody marked
+// costs latency, not a stall: when work is queued and no task has started for `starved_after`, one
+// more thread takes a task.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include <boost/system/system_error.hpp>
 
 #include "gateway/server/asio.hpp"
+#include "sinetti/blocking.hpp"
 
 namespace sinetti::server {
 
-class WorkerPool {
+struct WorkerPoolOptions {
+  std::size_t threads = 16;     // threads that may be busy at once, waiting or running; at least 1
+  std::size_t concurrency = 0;  // of them, how many run at once; 0: one per core, at least 2
+  std::chrono::milliseconds starved_after{10};
+};
+
+class WorkerPool final : private WaitObserver {
  public:
-  // threads: at least 1.
-  explicit WorkerPool(std::size_t threads);
-  ~WorkerPool();  // stop()
+  explicit WorkerPool(WorkerPoolOptions options);
+  // threads: at least 1; concurrency: 0 for one per core (at least 2), never more than threads.
+  explicit WorkerPool(std::size_t threads, std::size_t concurrency = 0);
+  ~WorkerPool() override;  // stop()
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  std::size_t size() const noexcept { return threads_; }
+  std::size_t size() const noexcept { return threads_.size(); }
+  std::size_t concurrency() const noexcept { return concurrency_; }
 
   // Queues `task` (a move-only callable taking no arguments) for a pool thread. Returns false, and
   // leaves `task` untouched, once stop() has begun. Exceptions thrown by a posted task end the process
   // (std::terminate); use run_blocking for work that can fail.
   template <typename Task>
   bool post(Task&& task) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (stopped_) return false;
-    asio::post(pool_, std::forward<Task>(task));
+    queue_.push_back(std::make_unique<JobOf<std::decay_t<Task>>>(std::forward<Task>(task)));
+    wake(lock);
     return true;
   }
 
   // Runs fn() on a pool thread; the calling coroutine resumes on its own executor with fn's result,
   // or with fn's exception rethrown. Capture only references and plain pointers in a lambda passed
   // straight to co_await run_blocking(...): GCC 12 destroys such a temporary argument twice, harmless
-  // only when its destructor is trivial (a captured shared_ptr or string would be released twice). Throws boost::system::system_error(operation_aborted) if the
-  // pool is stopping. Callers must not destroy the io_context they run on before stop() returns.
+  // only when its destructor is trivial (a captured shared_ptr or string would be released twice).
+  // Throws boost::system::system_error(operation_aborted) if the pool is stopping. Callers must not
+  // destroy the io_context they run on before stop() returns.
   template <typename Fn>
   asio::awaitable<std::invoke_result_t<Fn&>> run_blocking(Fn fn);
 
@@ -51,13 +79,36 @@ class WorkerPool {
   void stop();
 
  private:
+  struct Job {
+    virtual ~Job() = default;
+    virtual void run() = 0;
+  };
+  template <typename Fn>
+  struct JobOf final : Job {
+    explicit JobOf(Fn&& f) : fn(std::move(f)) {}
+    explicit JobOf(const Fn& f) : fn(f) {}
+    void run() override { fn(); }
+    Fn fn;
+  };
   template <typename Handler, typename Executor, typename Body>
   struct BlockingTask;
 
-  std::size_t threads_;
-  asio::thread_pool pool_;
+  void begin_wait() noexcept override;
+  void end_wait() noexcept override;
+  void wake(std::unique_lock<std::mutex>& lock);  // after queueing a job
+  void thread_main();
+
+  std::size_t concurrency_;
+  std::chrono::milliseconds starved_after_;
   std::mutex mutex_;
+  std::condition_variable idle_;      // threads without a task
+  std::deque<std::unique_ptr<Job>> queue_;
+  std::size_t running_ = 0;           // threads running a task and not in a Waiting scope
+  std::size_t sleeping_ = 0;          // threads waiting on idle_
+  bool watching_ = false;             // one sleeping thread wakes every starved_after while work is queued
+  std::chrono::steady_clock::time_point last_start_;  // when a task last started or a wait began
   bool stopped_ = false;
+  std::vector<std::thread> threads_;
   std::once_flag joined_;
 };
 

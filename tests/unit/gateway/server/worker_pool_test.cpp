@@ -1,14 +1,18 @@
-// WorkerPool: blocking work runs on the pool's threads, the coroutine resumes on its own strand, and
-// stop() drains the queue and refuses new work.
+// WorkerPool: blocking work runs on the pool's threads, the coroutine resumes on its own strand,
+// only `concurrency` threads run at once unless a task marks a wait, and stop() drains the queue and
+// refuses new work.
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "gateway/server/worker_pool.hpp"
+#include "sinetti/blocking.hpp"
 
 using namespace sinetti::server;
 using namespace std::chrono_literals;
@@ -29,6 +33,50 @@ struct Failure {
     if (e) *out = e;
   }
 };
+
+// Counts the tasks inside it at once and remembers the most.
+struct Overlap {
+  std::atomic<int> now{0}, most{0};
+  void enter() {
+    const int n = ++now;
+    int seen = most.load();
+    while (n > seen && !most.compare_exchange_weak(seen, n)) {
+    }
+  }
+  void leave() { --now; }
+};
+
+// A one-shot signal between threads, with a bounded wait so that a broken pool fails the test
+// instead of hanging it. Tasks on pool threads record what they saw and the test thread asserts it
+// (Boost.Test's assertions are not for other threads).
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [this] { return open_; });
+  }
+  bool is_open() {
+    std::lock_guard lock(mutex_);
+    return open_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+WorkerPoolOptions limited(std::size_t threads, std::size_t concurrency) {
+  // A starvation watch far beyond any test's run time: only marked waits free a slot.
+  return WorkerPoolOptions{.threads = threads, .concurrency = concurrency, .starved_after = 1h};
+}
 
 }  // namespace
 
@@ -175,6 +223,125 @@ BOOST_AUTO_TEST_CASE(run_blocking_on_a_stopped_pool_throws_operation_aborted) {
   BOOST_REQUIRE(!failure);
   BOOST_TEST(!ran);
   BOOST_TEST((code == asio::error::operation_aborted));
+}
+
+BOOST_AUTO_TEST_CASE(only_concurrency_threads_run_at_once) {
+  WorkerPool pool(limited(8, 2));
+  BOOST_TEST(pool.size() == 8u);
+  BOOST_TEST(pool.concurrency() == 2u);
+  Overlap overlap;
+  for (int i = 0; i < 40; ++i) {
+    BOOST_REQUIRE(pool.post([&overlap] {
+      overlap.enter();
+      std::this_thread::sleep_for(1ms);  // an unmarked wait keeps its slot
+      overlap.leave();
+    }));
+  }
+  pool.stop();
+  BOOST_TEST(overlap.most.load() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(concurrency_defaults_to_the_cores_and_never_exceeds_the_threads) {
+  const std::size_t cores = std::max<std::size_t>(std::thread::hardware_concurrency(), 2);
+  BOOST_TEST(WorkerPool(64).concurrency() == cores);
+  BOOST_TEST(WorkerPool(1).concurrency() == 1u);
+  BOOST_TEST(WorkerPool(3, 5).concurrency() == 3u);
+  BOOST_TEST(WorkerPool(3, 1).concurrency() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_task_hands_its_slot_to_another_thread) {
+  WorkerPool pool(limited(4, 1));
+  Gate posted, second_ran;
+  bool opened = false;
+  BOOST_REQUIRE(pool.post([&] {
+    const sinetti::Waiting waiting;
+    // Only one task runs at a time; the second can open the gate only if this wait freed the slot.
+    if (!pool.post([&second_ran] { second_ran.open(); })) return;
+    posted.open();
+    opened = second_ran.wait();
+  }));
+  BOOST_TEST(posted.wait());  // stop() refuses new work: the tasks post theirs first
+  pool.stop();
+  BOOST_TEST(opened);
+}
+
+BOOST_AUTO_TEST_CASE(after_nested_waits_the_task_holds_its_slot_again) {
+  WorkerPool pool(limited(4, 1));
+  Gate posted, inner_ran, later_ran;
+  bool inner_opened = false, later_ran_early = true;
+  BOOST_REQUIRE(pool.post([&] {
+    {
+      const sinetti::Waiting outer;
+      {
+        const sinetti::Waiting inner;
+      }
+      // Still inside the outer scope: the slot is free.
+      if (!pool.post([&inner_ran] { inner_ran.open(); })) return;
+      inner_opened = inner_ran.wait();
+    }
+    // Both scopes have ended: this task holds the only slot, so the next task waits for it.
+    if (!pool.post([&later_ran] { later_ran.open(); })) return;
+    posted.open();
+    later_ran_early = later_ran.wait(100ms);
+  }));
+  BOOST_TEST(posted.wait());
+  pool.stop();
+  BOOST_TEST(inner_opened);
+  BOOST_TEST(!later_ran_early);
+  BOOST_TEST(later_ran.is_open());  // and runs once the slot is free
+}
+
+BOOST_AUTO_TEST_CASE(the_starvation_watch_frees_an_unmarked_wait) {
+  WorkerPool pool(WorkerPoolOptions{.threads = 2, .concurrency = 1, .starved_after = 20ms});
+  Gate posted, second_ran;
+  bool opened = false;
+  std::chrono::steady_clock::duration took{};
+  BOOST_REQUIRE(pool.post([&] {
+    const auto start = std::chrono::steady_clock::now();
+    if (!pool.post([&second_ran] { second_ran.open(); })) return;
+    posted.open();
+    opened = second_ran.wait();  // not marked: without the watch this would never open
+    took = std::chrono::steady_clock::now() - start;
+  }));
+  BOOST_TEST(posted.wait());
+  pool.stop();
+  BOOST_TEST(opened);
+  BOOST_TEST((took >= 20ms));  // the second task waited for the watch, not for a free slot
+}
+
+BOOST_AUTO_TEST_CASE(stop_drains_the_queue_while_threads_wait_for_a_slot) {
+  WorkerPool pool(limited(6, 1));
+  std::atomic<int> done{0};
+  Overlap overlap;
+  for (int i = 0; i < 60; ++i) {
+    BOOST_REQUIRE(pool.post([&] {
+      overlap.enter();
+      std::this_thread::sleep_for(200us);
+      ++done;
+      overlap.leave();
+    }));
+  }
+  pool.stop();
+  BOOST_TEST(done.load() == 60);
+  BOOST_TEST(overlap.most.load() == 1);
+  BOOST_TEST(!pool.post([&done] { ++done; }));
+}
+
+BOOST_AUTO_TEST_CASE(waiting_off_the_pool_frees_no_slot) {
+  WorkerPool pool(limited(4, 1));
+  Overlap overlap;
+  {
+    const sinetti::Waiting waiting;  // this thread is not the pool's: nothing to hand over
+    for (int i = 0; i < 20; ++i) {
+      BOOST_REQUIRE(pool.post([&overlap] {
+        overlap.enter();
+        std::this_thread::sleep_for(500us);
+        overlap.leave();
+      }));
+    }
+  }
+  pool.stop();
+  BOOST_TEST(overlap.most.load() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
