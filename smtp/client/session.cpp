@@ -67,6 +67,7 @@ const char* stage_name(ClientSession::Stage s) {
     case S::helo: return "the EHLO/HELO reply";
     case S::starttls: return "STARTTLS";
     case S::auth: return "the AUTH reply";
+    case S::rset: return "the RSET reply";
     case S::mail: return "the MAIL FROM reply";
     case S::rcpt: return "the RCPT TO reply";
     case S::data_init: return "the DATA reply";
@@ -95,6 +96,22 @@ ClientSession::ClientSession(SessionOptions options, Envelope envelope)
   if (std::none_of(rcpt_.begin(), rcpt_.end(), [](Rcpt r) { return r == Rcpt::pending; })) state_ = State::done;
 }
 
+ClientSession::ClientSession(SessionOptions options, Envelope envelope, const Resumed& resumed)
+    : ClientSession(std::move(options), std::move(envelope)) {
+  caps_ = resumed.capabilities;
+  tls_active_ = resumed.tls_active;
+  tls_verified_ = resumed.tls_verified;
+  authenticated_ = resumed.authenticated;
+  if (state_ == State::done) {
+    reusable_ = true;  // refused locally: the connection was not touched
+    return;
+  }
+  // RFC 5321 §4.1.1.5: a clean transaction state whatever the last one left, and a cheap check
+  // that the connection still answers before any of the message is committed to it.
+  send("RSET");
+  state_ = State::rset;
+}
+
 ClientSession::Want ClientSession::want() const {
   switch (state_) {
     case State::done: return Want::done;
@@ -115,6 +132,7 @@ ClientSession::Stage ClientSession::stage() const {
     case State::auth_login:
     case State::auth_login_user:
     case State::auth_login_pass: return Stage::auth;
+    case State::rset: return Stage::rset;
     case State::transaction:
       if (pending_.empty() || pending_.front().kind == Pending::Kind::mail) return Stage::mail;
       return pending_.front().kind == Pending::Kind::rcpt ? Stage::rcpt : Stage::data_init;
@@ -155,6 +173,9 @@ void ClientSession::feed(std::string_view bytes) {
       return;
     }
     on_reply(parser_.take_reply());
+    // A connection left open must be as quiet as a fresh one: bytes after the last reply are
+    // something we do not understand, so it carries no more messages.
+    if (state_ == State::done && reusable_ && (!in.empty() || !parser_.idle())) reusable_ = false;
     // RFC 3207 §4.2 and §6: nothing may follow the 220 to STARTTLS in the clear; bytes that do were
     // injected in front of the TLS session (or are an attack on us). Never act on them.
     if (state_ == State::tls && (!in.empty() || !parser_.idle())) {
@@ -174,6 +195,7 @@ void ClientSession::on_reply(const ServerReply& reply) {
     case State::auth_login:
     case State::auth_login_user:
     case State::auth_login_pass: on_auth(reply); break;
+    case State::rset: on_rset(reply); break;
     case State::transaction: on_transaction(reply); break;
     case State::data_end: on_data_end(reply); break;
     case State::quit: close(); break;
@@ -334,6 +356,16 @@ void ClientSession::on_auth(const ServerReply& reply) {
   }
 }
 
+void ClientSession::on_rset(const ServerReply& reply) {
+  if (reply.kind() == 2) {
+    start_transaction();
+    return;
+  }
+  probe_failed_ = true;
+  if (reply.kind() == 4 || reply.kind() == 5) defer_and_quit(reply);
+  else protocol_error("unexpected reply " + std::to_string(reply.code) + " to RSET");
+}
+
 void ClientSession::start_transaction() {
   const bool utf8_sender = !is_ascii(envelope_.sender);
   if (utf8_sender && !caps_.smtputf8) {
@@ -483,11 +515,18 @@ void ClientSession::on_data_end(const ServerReply& reply) {
       return;
     }
   }
+  // 421: the server is closing the connection (RFC 5321 §3.8); say goodbye as usual.
+  if (options_.keep_open && reply.code != 421) {
+    reusable_ = true;
+    state_ = State::done;
+    return;
+  }
   quit();
 }
 
 void ClientSession::connection_lost(const std::string& reason) {
   if (state_ == State::done) return;
+  if (state_ == State::rset) probe_failed_ = true;
   if (state_ != State::quit) {
     decide_open(Outcome::deferred, "4.4.2", 0, "connection lost while waiting for " + std::string(stage_name(stage())) +
                                                    ": " + reason);
@@ -497,6 +536,7 @@ void ClientSession::connection_lost(const std::string& reason) {
 
 void ClientSession::timed_out() {
   if (state_ == State::done) return;
+  if (state_ == State::rset) probe_failed_ = true;
   if (state_ != State::quit) {
     decide_open(Outcome::deferred, "4.4.2", 0, "timeout while waiting for " + std::string(stage_name(stage())));
   }
@@ -514,6 +554,7 @@ void ClientSession::close() {
 }
 
 void ClientSession::protocol_error(const std::string& why) {
+  if (state_ == State::rset) probe_failed_ = true;
   if (state_ != State::quit) decide_open(Outcome::deferred, "4.5.0", 0, "protocol error: " + why);
   close();
 }

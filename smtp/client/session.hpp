@@ -5,7 +5,10 @@
 // deadlines. Untrusted input: every byte the server sends, parsed under ReplyLimits.
 //
 // One session delivers one message: greeting, EHLO, STARTTLS and EHLO again, AUTH, MAIL, RCPT...,
-// DATA, the body, QUIT. Outcomes per recipient follow the reply that decided them (2xx delivered,
+// DATA, the body, QUIT. With keep_open the session ends after the reply to the end of data without
+// QUIT, and reusable() says whether the connection may carry another message: a session resumed on
+// it (the Resumed constructor) starts with RSET, and a refused or lost RSET is a failed probe — the
+// transport takes another connection, nothing of this message has been sent. Outcomes per recipient follow the reply that decided them (2xx delivered,
 // 4xx deferred, 5xx failed). Replies that concern the connection rather than the message — the
 // greeting, EHLO/HELO, STARTTLS, AUTH — defer every recipient whatever their class: they describe the
 // relay's set-up, which an operator can fix within the queue lifetime, and the queue bounces once
@@ -50,7 +53,16 @@ struct SessionOptions {
   bool peer_is_loopback = false;           // the transport sets it from the connected address
   bool use_pipelining = true;              // pipeline MAIL/RCPT/DATA when PIPELINING is offered
   std::size_t max_pipelined = 100;         // commands in flight at once when pipelining
+  bool keep_open = false;                  // no QUIT after the message: see reusable()
   ReplyLimits reply_limits;
+};
+
+// What a connection that has delivered a message knows about its server, to deliver another.
+struct Resumed {
+  Capabilities capabilities;  // from the last EHLO (after STARTTLS, if any)
+  bool tls_active = false;
+  bool tls_verified = false;
+  bool authenticated = false;
 };
 
 class ClientSession {
@@ -64,9 +76,12 @@ class ClientSession {
   };
 
   // What the session waits for; the transport picks its deadline by it (RFC 5321 §4.5.3.2).
-  enum class Stage { greeting, helo, starttls, auth, mail, rcpt, data_init, data_block, data_end, quit, done };
+  enum class Stage { greeting, helo, starttls, auth, rset, mail, rcpt, data_init, data_block, data_end, quit, done };
 
   ClientSession(SessionOptions options, Envelope envelope);
+  // On a connection a finished session left open (reusable()): RSET, then MAIL with what `resumed`
+  // says the connection already has (capabilities, TLS, authentication).
+  ClientSession(SessionOptions options, Envelope envelope, const Resumed& resumed);
 
   Want want() const;
   Stage stage() const;
@@ -88,11 +103,20 @@ class ClientSession {
   bool tls_active() const { return tls_active_; }
   bool tls_verified() const { return tls_verified_; }
   bool authenticated() const { return authenticated_; }
+  Resumed resumed() const { return Resumed{caps_, tls_active_, tls_verified_, authenticated_}; }
+
+  // When done: the connection is in a state to carry another message (keep_open, the transaction
+  // ended with a reply other than 421 and nothing followed it; or a resumed session whose every
+  // recipient was refused before anything was sent).
+  bool reusable() const { return state_ == State::done && reusable_; }
+  // When done: a resumed session's RSET was refused, timed out or lost the connection, so nothing
+  // of the message was sent and its result says nothing about it; deliver it on another connection.
+  bool probe_failed() const { return state_ == State::done && probe_failed_; }
 
  private:
   enum class State {
     greeting, ehlo, helo, starttls, tls, auth_plain, auth_login, auth_login_user, auth_login_pass,
-    transaction, body, data_end, quit, done,
+    rset, transaction, body, data_end, quit, done,
   };
   enum class Rcpt { pending, accepted, decided };
   struct Pending {
@@ -106,6 +130,7 @@ class ClientSession {
   void on_helo(const ServerReply& reply);
   void on_starttls(const ServerReply& reply);
   void on_auth(const ServerReply& reply);
+  void on_rset(const ServerReply& reply);
   void on_transaction(const ServerReply& reply);
   void on_data_end(const ServerReply& reply);
 
@@ -136,6 +161,8 @@ class ClientSession {
   bool tls_active_ = false;
   bool tls_verified_ = false;
   bool authenticated_ = false;
+  bool reusable_ = false;
+  bool probe_failed_ = false;
   // Transaction.
   std::vector<Rcpt> rcpt_;
   std::deque<Pending> pending_;

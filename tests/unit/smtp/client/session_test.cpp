@@ -399,4 +399,152 @@ BOOST_AUTO_TEST_CASE(pipelining_window_bounds_commands_in_flight) {
   BOOST_TEST(s.take_output() == "DATA\r\n");
 }
 
+// ---- connection reuse -----------------------------------------------------------------------------
+
+namespace {
+
+SessionOptions keep_open_options() {
+  SessionOptions o = plain_options();
+  o.keep_open = true;
+  return o;
+}
+
+// Delivers one message on a fresh session up to the reply to the end of data.
+void deliver_up_to_data_end(ClientSession& s, const std::string& end_reply) {
+  s.feed("220 mx\r\n250-mx\r\n250 PIPELINING\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+  BOOST_REQUIRE((s.want() == ClientSession::Want::body));
+  s.body("Subject: x\r\n\r\nhello\r\n");
+  s.end_body();
+  (void)s.take_output();
+  s.feed(end_reply);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(keep_open_ends_after_the_data_reply_without_quit) {
+  ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+  deliver_up_to_data_end(s, "250 2.0.0 queued\r\n");
+  BOOST_TEST((s.want() == ClientSession::Want::done));
+  BOOST_TEST(s.take_output().empty());
+  BOOST_TEST(s.reusable());
+  BOOST_TEST(!s.probe_failed());
+  BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::delivered));
+  BOOST_TEST(s.resumed().capabilities.pipelining);
+}
+
+BOOST_AUTO_TEST_CASE(keep_open_after_a_refused_message_still_reuses_but_not_after_421_or_stray_bytes) {
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+    deliver_up_to_data_end(s, "554 5.7.1 spam\r\n");
+    BOOST_TEST(s.reusable());
+    BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::failed));
+  }
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+    deliver_up_to_data_end(s, "421 4.3.2 shutting down\r\n");
+    BOOST_TEST(!s.reusable());
+    BOOST_TEST(s.take_output() == "QUIT\r\n");
+    BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::deferred));
+  }
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+    deliver_up_to_data_end(s, "250 ok\r\n250 nobody asked\r\n");
+    BOOST_TEST((s.want() == ClientSession::Want::done));
+    BOOST_TEST(!s.reusable());
+    BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::delivered));
+  }
+  {
+    ClientSession s(plain_options(), envelope_to({"a@example.com"}));  // keep_open off: QUIT as before
+    deliver_up_to_data_end(s, "250 ok\r\n");
+    BOOST_TEST(s.take_output() == "QUIT\r\n");
+    s.feed("221 bye\r\n");
+    BOOST_TEST(!s.reusable());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_resumed_session_starts_with_rset_and_keeps_what_the_connection_has) {
+  Resumed r;
+  r.capabilities.pipelining = true;
+  r.capabilities.size = true;
+  r.tls_active = true;
+  r.tls_verified = true;
+  r.authenticated = true;
+  SessionOptions o = keep_open_options();
+  o.tls = TlsPolicy::require;
+  o.credentials = Credentials{"gw", "secret"};
+  Envelope e = envelope_to({"a@example.com", "b@example.com"});
+  e.size = 42;
+  ClientSession s(o, e, r);
+  BOOST_TEST((s.stage() == ClientSession::Stage::rset));
+  BOOST_TEST(s.take_output() == "RSET\r\n");
+  s.feed("250 2.0.0 ok\r\n");
+  // No EHLO, STARTTLS or AUTH again; MAIL with SIZE, pipelined with the RCPTs and DATA.
+  BOOST_TEST(s.take_output() ==
+             "MAIL FROM:<sender@example.fi> SIZE=42\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n");
+  s.feed("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n354 go\r\n");
+  BOOST_REQUIRE((s.want() == ClientSession::Want::body));
+  s.body("x\r\n");
+  s.end_body();
+  BOOST_TEST(s.take_output() == "x\r\n.\r\n");
+  s.feed("250 queued\r\n");
+  BOOST_TEST(s.reusable());
+  BOOST_TEST(s.tls_active());
+  BOOST_TEST(s.authenticated());
+  BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::delivered));
+  BOOST_TEST((s.result().recipients.at(1).outcome == Outcome::failed));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_rset_is_a_failed_probe) {
+  Resumed r;
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}), r);
+    (void)s.take_output();
+    s.connection_lost("connection closed by the server");
+    BOOST_TEST(s.probe_failed());
+    BOOST_TEST(!s.reusable());
+  }
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}), r);
+    (void)s.take_output();
+    s.timed_out();
+    BOOST_TEST(s.probe_failed());
+  }
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}), r);
+    (void)s.take_output();
+    s.feed("421 4.4.2 idle too long\r\n");
+    BOOST_TEST(s.take_output() == "QUIT\r\n");
+    s.connection_lost("connection closed by the server");
+    BOOST_TEST(s.probe_failed());
+  }
+  {
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}), r);
+    (void)s.take_output();
+    s.feed("garbage\r\n");
+    BOOST_TEST((s.want() == ClientSession::Want::done));
+    BOOST_TEST(s.probe_failed());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_after_rset_is_not_a_failed_probe) {
+  ClientSession s(keep_open_options(), envelope_to({"a@example.com"}), Resumed{});
+  (void)s.take_output();
+  s.feed("250 ok\r\n");
+  BOOST_TEST(s.take_output() == "MAIL FROM:<sender@example.fi>\r\n");
+  s.connection_lost("reset by peer");
+  BOOST_TEST((s.want() == ClientSession::Want::done));
+  BOOST_TEST(!s.probe_failed());
+  BOOST_TEST(!s.reusable());
+  BOOST_TEST(s.result().recipients.at(0).diagnostic.find("MAIL FROM") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_resumed_session_refused_locally_leaves_the_connection_untouched) {
+  ClientSession s(keep_open_options(), envelope_to({"not an address"}), Resumed{});
+  BOOST_TEST((s.want() == ClientSession::Want::done));
+  BOOST_TEST(s.take_output().empty());
+  BOOST_TEST(s.reusable());
+  BOOST_TEST(!s.probe_failed());
+  BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::failed));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
