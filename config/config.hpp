@@ -133,6 +133,13 @@ struct RelayTimeouts {
   Duration data_end{600};
 };
 
+// Connections kept open between deliveries (see smtp/client/smtp_transport.hpp).
+struct RelayReuse {
+  Duration idle{2};          // 0: a new connection per message
+  std::uint32_t messages = 100;
+  Duration lifetime{300};
+};
+
 struct Relay {
   std::string host;
   std::uint16_t port = 25;
@@ -141,6 +148,7 @@ struct Relay {
   std::optional<RelayAuth> auth;
   std::string helo_name;  // empty: this machine's host name
   RelayTimeouts timeouts;
+  RelayReuse reuse;
 };
 
 struct Delivery {

@@ -173,6 +173,13 @@ void read_delivery(MapReader& r, Delivery& d) {
       t.duration("data_block", to.data_block, 3min, 1s, 1h, {"Each write of the message body (§4.5.3.2.5)."});
       t.duration("data_end", to.data_end, 10min, 1s, 1h, {"Waiting for the reply to the final dot (§4.5.3.2.6)."});
     });
+    relay.reuse = RelayReuse{};
+    m.object("reuse", {"Connections kept open between deliveries: the next message starts with RSET instead of connect, EHLO, STARTTLS and AUTH."}, [&](MapReader& u) {
+      auto& ru = relay.reuse;
+      u.duration("idle", ru.idle, 2s, 0s, 5min, {"Close (QUIT) a connection unused this long; 0s: a new connection per message."});
+      u.uint("messages", ru.messages, 100, 1, 10000, {"Messages per connection at most; 1: a new connection per message."});
+      u.duration("lifetime", ru.lifetime, 5min, 1s, 1h, {"No new message on a connection opened longer ago than this."});
+    });
     if (!m.describing() && relay.auth && relay.tls != RelayTls::require && !loopback_host(relay.host)) {
       m.context().error(m.location("auth"),
                         "delivery.relay.auth: credentials are sent only with tls: require (or to a loopback host); "

@@ -57,6 +57,7 @@ std::unique_ptr<smtp::client::Transport> configured_transport(const config::Conf
       logger.error("queue_transport_failed", {{"error", relay.error().message}});
       return nullptr;
     }
+    relay->reuse.connections = c.delivery.workers;  // one per delivery in flight at most
     auto t = smtp::client::SmtpTransport::create(std::move(*relay));
     if (!t) {
       logger.error("queue_transport_failed", {{"error", t.error().message}});
@@ -468,6 +469,7 @@ void DeliveryQueue::reconfigure(const std::shared_ptr<const config::Config>& con
 
 void DeliveryQueue::drain() {
   state_->draining = true;
+  if (auto t = state_->transport.load()) t->close_idle();  // deliveries in flight end with QUIT
   asio::post(state_->strand, [s = state_] { s->timer.cancel(); });
 }
 

@@ -18,7 +18,7 @@ namespace sinetti::smtp::client {
 // The message, in pieces, as RFC 5322 text (line ends CRLF or bare LF; the SMTP client normalises
 // them and dot-stuffs). Each view stays valid until the next call. An error stops the delivery
 // without ending the DATA phase, so a truncated message is never handed over; the recipients are
-// deferred with the error's text. next() is awaited on the delivery's own strand.
+// deferred with the error's text. next() is awaited on the strand the delivery runs on.
 class BodySource {
  public:
   virtual ~BodySource() = default;
@@ -47,6 +47,8 @@ class Transport {
   // Runs on a strand of its own, whatever the caller's executor; safe to call concurrently.
   // Returns when the outcome of every recipient is known; never throws for peer or I/O failures.
   virtual asio::awaitable<DeliveryResult> deliver(const Envelope& envelope, BodySource& body) = 0;
+  // Ends what a transport keeps open between deliveries (the queue drains); thread-safe.
+  virtual void close_idle() {}
 };
 
 }  // namespace sinetti::smtp::client

@@ -2,12 +2,18 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
+#include <mutex>
+#include <vector>
 
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -86,12 +92,132 @@ DeliveryResult everyone(const Envelope& envelope, Outcome outcome, const std::st
   return r;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// QUIT and close, without waiting long for the 221: the connection carries nothing any more.
+asio::awaitable<void> say_goodbye(std::unique_ptr<Connection> conn) {
+  error_code ec;
+  conn->tcp().expires_after(std::chrono::seconds(5));
+  co_await conn->write("QUIT\r\n", ec);
+  if (!ec) {
+    std::array<char, 512> buf;
+    (void)co_await conn->read_some(asio::buffer(buf), ec);
+  }
+  conn->close();
+}
+
+// A connection between deliveries: what its session learnt, and its idle timer. Touched only on
+// the connection's own strand, or under the cache's mutex while it is parked.
+struct Parked {
+  std::uint64_t id = 0;
+  std::unique_ptr<Connection> conn;
+  Resumed state;
+  std::string remote;
+  std::string tls;
+  bool loopback = false;       // the peer's address
+  std::uint32_t messages = 0;  // delivered on it so far
+  Clock::time_point opened;
+  std::shared_ptr<asio::steady_timer> idle;
+};
+
+asio::awaitable<void> retire(Parked p) {
+  if (p.idle) p.idle->cancel();
+  co_await say_goodbye(std::move(p.conn));
+}
+
+void retire_detached(Parked p) {
+  const auto ex = p.conn->tcp().get_executor();
+  asio::co_spawn(ex, retire(std::move(p)), asio::detached);
+}
+
+// The parked connections of one transport. Deliveries take the most recently parked one, so a
+// light load keeps few connections warm and the rest go idle and are closed.
+class ConnectionCache : public std::enable_shared_from_this<ConnectionCache> {
+ public:
+  explicit ConnectionCache(RelayReuse limits) : limits_(limits) {}
+
+  const RelayReuse& limits() const { return limits_; }
+
+  std::optional<Parked> take() {
+    std::lock_guard lock(mutex_);
+    if (parked_.empty()) return std::nullopt;
+    Parked p = std::move(parked_.back());
+    parked_.pop_back();
+    return p;
+  }
+
+  // The connection whose idle timer fired, if no delivery has taken it meanwhile.
+  std::optional<Parked> take(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    const auto it = std::find_if(parked_.begin(), parked_.end(), [id](const Parked& p) { return p.id == id; });
+    if (it == parked_.end()) return std::nullopt;
+    Parked p = std::move(*it);
+    parked_.erase(it);
+    return p;
+  }
+
+  // On the connection's strand, by the delivery that used it last.
+  void park(Parked p) {
+    p.idle = std::make_shared<asio::steady_timer>(p.conn->tcp().get_executor());
+    p.idle->expires_after(limits_.idle);
+    std::optional<Parked> evicted;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) {
+        evicted = std::move(p);
+      } else {
+        p.id = ++next_id_;
+        auto timer = p.idle;
+        const auto id = p.id;
+        asio::co_spawn(timer->get_executor(), expire(shared_from_this(), id, timer), asio::detached);
+        parked_.push_back(std::move(p));
+        if (parked_.size() > limits_.connections) {
+          evicted = std::move(parked_.front());
+          parked_.erase(parked_.begin());
+        }
+      }
+    }
+    if (evicted) retire_detached(std::move(*evicted));
+  }
+
+  // QUIT on every parked connection; `closing` also refuses to park any more.
+  void close_all(bool closing) {
+    std::vector<Parked> all;
+    {
+      std::lock_guard lock(mutex_);
+      if (closing) closed_ = true;
+      all.swap(parked_);
+    }
+    for (auto& p : all) retire_detached(std::move(p));
+  }
+
+ private:
+  static asio::awaitable<void> expire(std::shared_ptr<ConnectionCache> self, std::uint64_t id,
+                                      std::shared_ptr<asio::steady_timer> timer) {
+    error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;  // cancelled: a delivery took the connection
+    if (auto p = self->take(id)) co_await say_goodbye(std::move(p->conn));
+  }
+
+  RelayReuse limits_;
+  std::mutex mutex_;
+  std::vector<Parked> parked_;
+  std::uint64_t next_id_ = 0;
+  bool closed_ = false;
+};
+
 }  // namespace
 
 struct SmtpTransport::Impl {
   SmtpRelay relay;
   std::string helo_name;
   std::unique_ptr<asio::ssl::context> tls_context;  // for require (verifying) or opportunistic
+  std::shared_ptr<ConnectionCache> cache;           // null: a new connection per message
+
+  ~Impl() {
+    if (cache) cache->close_all(true);
+  }
 
   struct Attempt {
     DeliveryResult result;
@@ -103,6 +229,7 @@ struct SmtpTransport::Impl {
     using S = ClientSession::Stage;
     switch (stage) {
       case S::greeting: return t.greeting;
+      case S::rset: return std::min(t.rset, t.command);
       case S::data_init: return t.data_init;
       case S::data_block: return t.data_block;
       case S::data_end: return t.data_end;
@@ -110,48 +237,37 @@ struct SmtpTransport::Impl {
     }
   }
 
+  // Whether the message about to go out on a connection may leave it open for another.
+  bool keep_open(TlsPolicy policy, std::uint32_t messages_before, Clock::time_point opened) const {
+    if (!cache || policy != relay.tls) return false;  // not the plaintext fallback of opportunistic
+    return messages_before + 1 < cache->limits().messages && Clock::now() - opened < cache->limits().lifetime;
+  }
+
+  SessionOptions session_options(TlsPolicy policy, bool loopback, bool keep) const {
+    SessionOptions options;
+    options.helo_name = helo_name;
+    options.tls = policy;
+    options.credentials = relay.credentials;
+    options.peer_is_loopback = loopback;
+    options.use_pipelining = relay.pipelining;
+    options.reply_limits = relay.reply_limits;
+    options.keep_open = keep;
+    return options;
+  }
+
   asio::awaitable<Attempt> attempt(const Envelope& envelope, BodySource& body, TlsPolicy policy);
+  // On a parked connection; nullopt when its RSET failed (nothing of the message was sent).
+  asio::awaitable<std::optional<DeliveryResult>> reuse(Parked parked, const Envelope& envelope, BodySource& body);
+  asio::awaitable<void> converse(Connection& conn, ClientSession& session, BodySource& body, TlsPolicy policy,
+                                 std::string& tls_state, bool& handshake_failed);
+  // After a session: park the connection when it may carry another message, else close it.
+  void finish(Parked p, const ClientSession& session);
 };
 
-asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const Envelope& envelope, BodySource& body,
-                                                                           TlsPolicy policy) {
-  Attempt out;
-  const auto ex = co_await asio::this_coro::executor;
-  error_code ec;
-  const std::string where = relay.host + ":" + std::to_string(relay.port);
-
-  tcp::resolver resolver(ex);
-  const auto endpoints = co_await resolver.async_resolve(relay.host, std::to_string(relay.port),
-                                                         tcp::resolver::numeric_service,
-                                                         asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    out.result = everyone(envelope, Outcome::deferred, "4.4.3", "cannot resolve " + relay.host + ": " + ec.message());
-    out.result.remote = where;
-    co_return out;
-  }
-
-  Connection conn(ex);
-  conn.tcp().expires_after(relay.timeouts.connect);
-  const tcp::endpoint peer =
-      co_await conn.tcp().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    out.result = everyone(envelope, Outcome::deferred, "4.4.1", "connect to " + where + ": " + describe(ec));
-    out.result.remote = where;
-    co_return out;
-  }
-  const std::string remote = relay.host + "[" + peer.address().to_string() + "]:" + std::to_string(peer.port());
-
-  SessionOptions options;
-  options.helo_name = helo_name;
-  options.tls = policy;
-  options.credentials = relay.credentials;
-  options.peer_is_loopback = is_loopback(peer.address());
-  options.use_pipelining = relay.pipelining;
-  options.reply_limits = relay.reply_limits;
-  ClientSession session(std::move(options), envelope);
+asio::awaitable<void> SmtpTransport::Impl::converse(Connection& conn, ClientSession& session, BodySource& body,
+                                                    TlsPolicy policy, std::string& tls_state, bool& handshake_failed) {
   const bool verify = policy == TlsPolicy::require;
-  std::string tls_state = "none";
-
+  error_code ec;
   std::array<char, read_chunk> buffer;
   // While the body streams, its pieces are gathered up to body_batch and written together, so a
   // small message and the end of data (".") leave in one write. Written one piece at a time, the
@@ -191,7 +307,7 @@ asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const
         auto* tls = conn.tls();
         if (auto err = crypto::configure_client_connection(tls->native_handle(), relay.host, verify)) {
           session.tls_failed(err->message);
-          out.handshake_failed = true;
+          handshake_failed = true;
           break;
         }
         conn.tcp().expires_after(relay.timeouts.command);
@@ -200,7 +316,7 @@ asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const
           std::string why = crypto::verify_failure(tls->native_handle());
           why = why.empty() ? describe(ec) : "certificate verification failed: " + why;
           session.tls_failed(why);
-          out.handshake_failed = true;
+          handshake_failed = true;
         } else {
           tls_state = crypto::protocol_version(tls->native_handle()) + (verify ? " verified" : " unverified");
           session.tls_started(verify);
@@ -214,18 +330,85 @@ asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const
           output.clear();  // no part of a message that cannot be read in full
         } else if (*piece) {
           session.body(**piece);
+        } else {
+          session.end_body();
         }
-        else session.end_body();
         break;
       }
       case ClientSession::Want::done: break;
     }
   }
-  conn.close();
+}
+
+void SmtpTransport::Impl::finish(Parked p, const ClientSession& session) {
+  if (cache && session.reusable()) {
+    p.state = session.resumed();
+    cache->park(std::move(p));
+    return;
+  }
+  p.conn->close();  // the session said QUIT, or the connection is beyond use
+}
+
+asio::awaitable<SmtpTransport::Impl::Attempt> SmtpTransport::Impl::attempt(const Envelope& envelope, BodySource& body,
+                                                                           TlsPolicy policy) {
+  Attempt out;
+  const auto ex = co_await asio::this_coro::executor;
+  error_code ec;
+  const std::string where = relay.host + ":" + std::to_string(relay.port);
+
+  tcp::resolver resolver(ex);
+  const auto endpoints = co_await resolver.async_resolve(relay.host, std::to_string(relay.port),
+                                                         tcp::resolver::numeric_service,
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.result = everyone(envelope, Outcome::deferred, "4.4.3", "cannot resolve " + relay.host + ": " + ec.message());
+    out.result.remote = where;
+    co_return out;
+  }
+
+  Parked p;
+  p.conn = std::make_unique<Connection>(ex);
+  p.opened = Clock::now();
+  p.conn->tcp().expires_after(relay.timeouts.connect);
+  const tcp::endpoint peer =
+      co_await p.conn->tcp().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.result = everyone(envelope, Outcome::deferred, "4.4.1", "connect to " + where + ": " + describe(ec));
+    out.result.remote = where;
+    co_return out;
+  }
+  p.remote = relay.host + "[" + peer.address().to_string() + "]:" + std::to_string(peer.port());
+  p.tls = "none";
+  p.loopback = is_loopback(peer.address());
+
+  ClientSession session(session_options(policy, p.loopback, keep_open(policy, 0, p.opened)), envelope);
+  co_await converse(*p.conn, session, body, policy, p.tls, out.handshake_failed);
   out.result = session.result();
-  out.result.remote = remote;
-  out.result.tls = tls_state;
+  out.result.remote = p.remote;
+  out.result.tls = p.tls;
+  p.messages = 1;
+  finish(std::move(p), session);
   co_return out;
+}
+
+asio::awaitable<std::optional<DeliveryResult>> SmtpTransport::Impl::reuse(Parked p, const Envelope& envelope,
+                                                                         BodySource& body) {
+  if (p.idle) p.idle->cancel();  // on this strand, where its expiry waits
+  p.idle.reset();
+  ClientSession session(session_options(relay.tls, p.loopback, keep_open(relay.tls, p.messages, p.opened)), envelope,
+                        p.state);
+  bool handshake_failed = false;
+  co_await converse(*p.conn, session, body, relay.tls, p.tls, handshake_failed);
+  if (session.probe_failed()) {
+    p.conn->close();
+    co_return std::nullopt;
+  }
+  DeliveryResult result = session.result();
+  result.remote = p.remote;
+  result.tls = p.tls;
+  ++p.messages;
+  finish(std::move(p), session);
+  co_return result;
 }
 
 SmtpTransport::SmtpTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -244,11 +427,25 @@ Result<std::unique_ptr<SmtpTransport>> SmtpTransport::create(SmtpRelay relay) {
     options.ca_file = relay.ca_file;
     if (auto err = crypto::configure_client_context(impl->tls_context->native_handle(), options)) return *err;
   }
+  if (relay.reuse.messages > 1 && relay.reuse.idle.count() > 0 && relay.reuse.connections > 0) {
+    impl->cache = std::make_shared<ConnectionCache>(relay.reuse);
+  }
   impl->relay = std::move(relay);
   return std::unique_ptr<SmtpTransport>(new SmtpTransport(std::move(impl)));
 }
 
 asio::awaitable<DeliveryResult> SmtpTransport::deliver(const Envelope& envelope, BodySource& body) {
+  if (impl_->cache) {
+    if (auto parked = impl_->cache->take()) {
+      // On the connection's own strand, where its socket, deadlines and idle timer live.
+      const auto ex = parked->conn->tcp().get_executor();
+      auto reused = co_await asio::co_spawn(ex, impl_->reuse(std::move(*parked), envelope, body), asio::use_awaitable);
+      if (reused) co_return std::move(*reused);
+      // The parked connection no longer answers: the server most likely restarted, and the other
+      // parked ones are as dead. The message goes out on a new connection.
+      impl_->cache->close_all(false);
+    }
+  }
   // A strand of its own: the socket, its deadlines and the body source all run there.
   const auto strand = asio::make_strand(co_await asio::this_coro::executor);
   auto first = co_await asio::co_spawn(strand, impl_->attempt(envelope, body, impl_->relay.tls), asio::use_awaitable);
@@ -257,6 +454,10 @@ asio::awaitable<DeliveryResult> SmtpTransport::deliver(const Envelope& envelope,
     co_return std::move(second.result);
   }
   co_return std::move(first.result);
+}
+
+void SmtpTransport::close_idle() {
+  if (impl_->cache) impl_->cache->close_all(true);
 }
 
 Result<SmtpRelay> relay_from_config(const config::Relay& c) {
@@ -279,6 +480,9 @@ Result<SmtpRelay> relay_from_config(const config::Relay& c) {
   r.timeouts.data_init = c.timeouts.data_init;
   r.timeouts.data_block = c.timeouts.data_block;
   r.timeouts.data_end = c.timeouts.data_end;
+  r.reuse.idle = c.reuse.idle;
+  r.reuse.messages = c.reuse.messages;
+  r.reuse.lifetime = c.reuse.lifetime;
   return r;
 }
 

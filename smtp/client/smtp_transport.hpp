@@ -1,11 +1,19 @@
 // SmtpTransport: delivers a message to the organisation's mail server over SMTP — resolve, connect,
 // drive the sans-IO ClientSession (smtp/client/session.hpp), STARTTLS per policy, stream the body.
-// Asio C++20 coroutines on a strand of its own per delivery; a deadline on the connect and on every
+// Asio C++20 coroutines on a strand of its own per connection; a deadline on the connect and on every
 // read and write (RFC 5321 §4.5.3.2 defaults); every failure is an outcome, never an exception.
 // Untrusted input: the server's replies and certificate.
+//
+// Connections are reused (RelayReuse): after a message the connection is parked instead of closed,
+// and the next delivery starts there with RSET — no connect, greeting, EHLO, STARTTLS handshake or
+// AUTH per message, as Postfix's connection cache does. A parked connection is closed with QUIT when
+// it has been idle for `idle`; none carries more than `messages` messages or is used after
+// `lifetime`. A parked connection that fails its RSET is dropped with every other parked one (the
+// server has most likely restarted) and the message goes out on a new connection.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -31,6 +39,15 @@ struct SmtpTimeouts {
   std::chrono::milliseconds data_init = std::chrono::minutes(2);   // §4.5.3.2.4 354 to DATA
   std::chrono::milliseconds data_block = std::chrono::minutes(3);  // §4.5.3.2.5 each body write
   std::chrono::milliseconds data_end = std::chrono::minutes(10);   // §4.5.3.2.6 reply to "."
+  std::chrono::milliseconds rset = std::chrono::seconds(20);       // RSET on a reused connection (not
+                                                                   // in the RFC; Postfix: 20 s)
+};
+
+struct RelayReuse {
+  std::chrono::milliseconds idle = std::chrono::seconds(2);         // parked this long unused: QUIT
+  std::uint32_t messages = 100;                                     // per connection at most; 1: no reuse
+  std::chrono::milliseconds lifetime = std::chrono::minutes(5);     // no new message on an older one
+  std::size_t connections = 16;                                     // parked at once at most
 };
 
 struct SmtpRelay {
@@ -43,6 +60,7 @@ struct SmtpRelay {
   SmtpTimeouts timeouts;
   ReplyLimits reply_limits;
   bool pipelining = true;
+  RelayReuse reuse;
 };
 
 class SmtpTransport final : public Transport {
@@ -52,9 +70,13 @@ class SmtpTransport final : public Transport {
   static Result<std::unique_ptr<SmtpTransport>> create(SmtpRelay relay);
   ~SmtpTransport() override;
 
-  // One connection, one message. With `opportunistic`, a failed TLS handshake is followed by one
-  // more connection in the clear (the body has not been read at that point), as an MTA does.
+  // On a parked connection if one is there, else on a new one. With `opportunistic`, a failed TLS
+  // handshake is followed by one more connection in the clear (the body has not been read at that
+  // point), as an MTA does; that connection is not reused.
   asio::awaitable<DeliveryResult> deliver(const Envelope& envelope, BodySource& body) override;
+  // QUIT on every parked connection and park no more (shutdown); deliveries still work, each on a
+  // connection of its own.
+  void close_idle() override;
 
   const SmtpRelay& relay() const;
 

@@ -33,6 +33,7 @@ Options:
   --data-reply REPLY     reply REPLY to the end of data instead of accepting the message
   --delay-data-reply S   wait S seconds before replying to the end of data
   --stall-greeting       accept connections but never send a greeting (client timeout tests)
+  --idle-timeout S       close a connection idle for S seconds with 421 (default 300, as RFC 5321 asks)
 
 Can also be imported: make_test_pki(directory, names) creates the CA and server certificate.
 """
@@ -205,7 +206,7 @@ async def serve(args):
         handler = Handler(args)
         kwargs = dict(hostname=args.hostname, ident="Sinetti test mail server", data_size_limit=args.size_limit,
                       enable_SMTPUTF8=True, decode_data=False, tls_context=tls_context,
-                      require_starttls=args.require_tls)
+                      require_starttls=args.require_tls, timeout=args.idle_timeout)
         if users:
             kwargs.update(authenticator=make_authenticator(users), auth_require_tls=not args.auth_in_clear,
                           auth_exclude_mechanism=args.auth_exclude)
@@ -237,6 +238,7 @@ def parse_args(argv):
     p.add_argument("--data-reply")
     p.add_argument("--delay-data-reply", type=float, default=0)
     p.add_argument("--stall-greeting", action="store_true")
+    p.add_argument("--idle-timeout", type=float, default=300)
     args = p.parse_args(argv)
     if args.out is None and not args.stall_greeting:
         p.error("--out DIR is required")

@@ -62,6 +62,18 @@ def send(port, *args, to=("rcpt@example.com",), sender="sender@example.fi", env=
     return json.loads(done.stdout)
 
 
+def send_each(port, recipients, *args, sender="sender@example.fi", env=None):
+    """One message per recipient, in turn, through one transport: a list of results."""
+    cmd = [SEND, "--host", "127.0.0.1", "--port", str(port), "--from", sender, "--helo", "gw.test"]
+    for r in recipients:
+        cmd += ["--each", r]
+    cmd += list(args)
+    done = subprocess.run(cmd, capture_output=True, timeout=60, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        raise AssertionError(f"{cmd} exited {done.returncode}: {done.stderr.decode(errors='replace')}")
+    return json.loads(done.stdout)
+
+
 def outcomes(result):
     return {r["recipient"]: r["outcome"] for r in result["recipients"]}
 
@@ -300,6 +312,65 @@ class SmtpClient(unittest.TestCase):
             rc = r["recipients"][0]
             self.assertEqual(rc["outcome"], "deferred")
             self.assertIn("end of data", rc["diagnostic"])
+        finally:
+            server.stop()
+
+    def test_messages_share_a_connection_with_its_tls_and_auth(self):
+        before = len(self.tls.messages())
+        rcpts = ["one@example.com", "two@example.com", "three@example.com"]
+        results = send_each(self.tls.port, rcpts, "--tls", "require", "--ca-file", self.ca, "--user", "alice",
+                            "--password-env", "PW", "--reuse-idle", "10", env={"PW": "secret"})
+        self.assertEqual([outcomes(r) for r in results], [{r: "delivered"} for r in rcpts])
+        self.assertTrue(all(r["tls"].endswith(" verified") for r in results), results)
+        got = self.tls.messages()[before:]
+        self.assertEqual([m["rcpt_tos"] for m in got], [[r] for r in rcpts])
+        self.assertEqual(len({tuple(m["peer"]) for m in got}), 1, got)  # one client port: one connection
+        self.assertTrue(all(m["auth_user"] == "alice" and m["tls"] for m in got), got)
+        # Without reuse every message has a connection of its own.
+        before = len(self.tls.messages())
+        results = send_each(self.tls.port, rcpts[:2], "--tls", "require", "--ca-file", self.ca)
+        self.assertEqual([outcomes(r) for r in results], [{r: "delivered"} for r in rcpts[:2]])
+        got = self.tls.messages()[before:]
+        self.assertEqual(len({tuple(m["peer"]) for m in got}), 2, got)
+
+    def test_a_connection_the_server_closed_is_replaced(self):
+        # The server drops connections idle for a second; the client keeps them for ten, so the
+        # second message finds its parked connection closed, and goes out on a new one.
+        server = MailServer(self.dir, "--pipelining", "--idle-timeout", "1")
+        try:
+            results = send_each(server.port, ["a@example.com", "b@example.com", "c@example.com"], "--tls", "none",
+                                "--reuse-idle", "10", "--pause", "2")
+            self.assertEqual([outcomes(r) for r in results],
+                             [{"a@example.com": "delivered"}, {"b@example.com": "delivered"},
+                              {"c@example.com": "delivered"}])
+            got = server.messages()
+            self.assertEqual([m["rcpt_tos"] for m in got], [["a@example.com"], ["b@example.com"], ["c@example.com"]])
+            self.assertEqual(len({tuple(m["peer"]) for m in got}), 3, got)
+        finally:
+            server.stop()
+
+    def test_a_connection_idle_too_long_is_not_used(self):
+        # Kept for one second, the pause is two: the client closed the first connection itself.
+        server = MailServer(self.dir, "--pipelining")
+        try:
+            results = send_each(server.port, ["a@example.com", "b@example.com"], "--tls", "none",
+                                "--reuse-idle", "1", "--pause", "2")
+            self.assertEqual([r["recipients"][0]["outcome"] for r in results], ["delivered", "delivered"])
+            got = server.messages()
+            self.assertEqual(len({tuple(m["peer"]) for m in got}), 2, got)
+        finally:
+            server.stop()
+
+    def test_refused_recipients_do_not_spoil_the_next_message(self):
+        server = MailServer(self.dir, "--pipelining", "--rcpt-reply", "nouser*=550 5.1.1 No such user here")
+        try:
+            results = send_each(server.port, ["ok1@example.com", "nouser@example.com", "ok2@example.com"],
+                                "--tls", "none", "--reuse-idle", "10")
+            self.assertEqual([outcomes(r) for r in results],
+                             [{"ok1@example.com": "delivered"}, {"nouser@example.com": "failed"},
+                              {"ok2@example.com": "delivered"}])
+            got = server.messages()
+            self.assertEqual([m["rcpt_tos"] for m in got], [["ok1@example.com"], ["ok2@example.com"]])
         finally:
             server.stop()
 

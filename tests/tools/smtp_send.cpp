@@ -6,12 +6,17 @@
 //                     [--to ...] [--tls require|opportunistic|none] [--ca-file PEM]
 //                     [--user NAME --password-env VAR] [--body FILE] [--piece-size N] [--size N]
 //                     [--no-pipelining] [--helo NAME] [--timeout SECONDS] [--connect-timeout SECONDS]
+//   sinetti_smtp_send ... --each b@example.com --each c@example.com [--reuse-idle SECONDS] [--pause SECONDS]
+//                     one message per --each address, in turn, through one transport; with
+//                     --reuse-idle the connection is kept that long between them (default: a new
+//                     connection per message); prints a JSON array of results
 //   sinetti_smtp_send --maildir DIR --from a@example.fi --to b@example.com [--body FILE]
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -51,7 +56,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Deliver one message with Sinetti's SMTP client and print the outcome as JSON"};
   SmtpRelay relay;
   std::string tls = "none", maildir, body_file, user, password_env, from;
-  std::vector<std::string> to;
+  std::vector<std::string> to, each;
+  double reuse_idle = 0, pause = 0;
   std::size_t piece = 64 * 1024;
   std::optional<std::uint64_t> size;
   bool no_pipelining = false;
@@ -63,7 +69,11 @@ int main(int argc, char** argv) {
   app.add_option("--user", user, "AUTH user name");
   app.add_option("--password-env", password_env, "Environment variable holding the AUTH password");
   app.add_option("--from", from, "Envelope sender ('' for <>)")->required();
-  app.add_option("--to", to, "Envelope recipient (repeatable)")->required();
+  auto* to_option = app.add_option("--to", to, "Envelope recipient (repeatable)");
+  auto* each_option = app.add_option("--each", each, "One message to this recipient, in turn (repeatable)");
+  to_option->excludes(each_option);
+  app.add_option("--reuse-idle", reuse_idle, "Keep the connection open this long between messages, seconds");
+  app.add_option("--pause", pause, "Wait this long between messages, seconds");
   app.add_option("--body", body_file, "Message file (default: a short test message)");
   app.add_option("--piece-size", piece, "Bytes per body piece");
   app.add_option("--size", size, "Declared message size (SIZE=)");
@@ -73,6 +83,12 @@ int main(int argc, char** argv) {
   app.add_option("--connect-timeout", connect_timeout, "Connect deadline, seconds");
   app.add_option("--maildir", maildir, "Deliver into this Maildir instead of SMTP");
   CLI11_PARSE(app, argc, argv);
+  if (to.empty() && each.empty()) {
+    std::cerr << "sinetti_smtp_send: give --to or --each\n";
+    return 2;
+  }
+  if (reuse_idle > 0) relay.reuse.idle = std::chrono::milliseconds(static_cast<long long>(reuse_idle * 1000));
+  else relay.reuse.messages = 1;
 
   relay.tls = tls == "require" ? TlsPolicy::require : tls == "opportunistic" ? TlsPolicy::opportunistic : TlsPolicy::none;
   relay.pipelining = !no_pipelining;
@@ -87,17 +103,22 @@ int main(int argc, char** argv) {
   }
   if (connect_timeout > 0) relay.timeouts.connect = std::chrono::milliseconds(static_cast<long long>(connect_timeout * 1000));
 
-  Envelope envelope;
-  envelope.sender = from;
-  envelope.recipients = to;
-  envelope.size = size;
-
-  std::unique_ptr<BodySource> body;
-  if (body_file.empty()) {
-    body = std::make_unique<StringBodySource>("Subject: test from sinetti_smtp_send\r\n\r\nHello.\r\n", piece);
-  } else {
-    body = std::make_unique<FileBody>(body_file, piece);
-  }
+  std::vector<Envelope> envelopes;
+  const auto add = [&](std::vector<std::string> rcpts) {
+    Envelope e;
+    e.sender = from;
+    e.recipients = std::move(rcpts);
+    e.size = size;
+    envelopes.push_back(std::move(e));
+  };
+  if (each.empty()) add(to);
+  for (const auto& rcpt : each) add({rcpt});
+  const auto make_body = [&]() -> std::unique_ptr<BodySource> {
+    if (body_file.empty()) {
+      return std::make_unique<StringBodySource>("Subject: test from sinetti_smtp_send\r\n\r\nHello.\r\n", piece);
+    }
+    return std::make_unique<FileBody>(body_file, piece);
+  };
 
   sinetti::SystemClock clock;
   std::unique_ptr<Transport> transport;
@@ -113,25 +134,45 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context io;
-  DeliveryResult result;
+  std::vector<DeliveryResult> results;
   asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { result = co_await transport->deliver(envelope, *body); },
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (std::size_t i = 0; i < envelopes.size(); ++i) {
+          if (i > 0 && pause > 0) {
+            asio::steady_timer timer(io, std::chrono::milliseconds(static_cast<long long>(pause * 1000)));
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+          auto body = make_body();
+          results.push_back(co_await transport->deliver(envelopes[i], *body));
+        }
+        transport->close_idle();
+      },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
   io.run();
 
-  nlohmann::json out;
-  out["remote"] = result.remote;
-  out["tls"] = result.tls;
-  out["recipients"] = nlohmann::json::array();
-  for (const auto& r : result.recipients) {
-    out["recipients"].push_back({{"recipient", r.recipient},
-                                 {"outcome", to_string(r.outcome)},
-                                 {"status", r.status},
-                                 {"reply_code", r.reply_code},
-                                 {"diagnostic", r.diagnostic}});
+  const auto as_json = [](const DeliveryResult& result) {
+    nlohmann::json out;
+    out["remote"] = result.remote;
+    out["tls"] = result.tls;
+    out["recipients"] = nlohmann::json::array();
+    for (const auto& r : result.recipients) {
+      out["recipients"].push_back({{"recipient", r.recipient},
+                                   {"outcome", to_string(r.outcome)},
+                                   {"status", r.status},
+                                   {"reply_code", r.reply_code},
+                                   {"diagnostic", r.diagnostic}});
+    }
+    return out;
+  };
+  if (each.empty()) {
+    std::cout << as_json(results.at(0)).dump() << "\n";
+  } else {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& r : results) all.push_back(as_json(r));
+    std::cout << all.dump() << "\n";
   }
-  std::cout << out.dump() << "\n";
   return 0;
 }
