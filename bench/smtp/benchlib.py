@@ -633,10 +633,13 @@ def _state(pid):
 # ---------------------------------------------------------------------------------------------
 # sinetti serve
 
-def render_sinetti_config(ports, relay_port, template=SINETTI_TEMPLATE):
-    """The benchmark configuration with free ports filled in. Returns (text, ports used)."""
+def render_sinetti_config(ports, relay_port, template=SINETTI_TEMPLATE, relay_reuse_idle=None):
+    """The benchmark configuration with free ports filled in. Returns (text, ports used).
+    relay_reuse_idle (a duration such as "0s") sets delivery.relay.reuse.idle; None leaves the key
+    out, so binaries from before connection reuse accept the configuration too."""
     values = {"inbound_port": ports.free(), "submission_port": ports.free(), "portal_port": ports.free(),
-              "admin_port": ports.free(), "relay_port": relay_port}
+              "admin_port": ports.free(), "relay_port": relay_port,
+              "relay_reuse": "" if relay_reuse_idle is None else f", reuse: {{idle: {relay_reuse_idle}}}"}
     text = string.Template(pathlib.Path(template).read_text()).substitute(values)
     return text, values
 
@@ -645,8 +648,9 @@ class Sinetti:
     """`sinetti serve` in its own working directory (state under var/ there), relaying to a sink.
     Its JSON event log (stderr) goes to a file, read back for events and reasons."""
 
-    def __init__(self, sup, ports, binary, workdir, relay_port):
+    def __init__(self, sup, ports, binary, workdir, relay_port, relay_reuse_idle=None):
         self.sup, self.ports = sup, ports
+        self.relay_reuse_idle = relay_reuse_idle
         self.binary = pathlib.Path(binary)
         self.dir = pathlib.Path(workdir)
         self.relay_port = relay_port
@@ -661,7 +665,8 @@ class Sinetti:
             return (f"no sinetti binary at {self.binary} (build it: cmake --preset release && "
                     f"cmake --build build/release -j2, or pass --sinetti PATH)")
         self.dir.mkdir(parents=True, exist_ok=True)
-        text, self.port_values = render_sinetti_config(self.ports, self.relay_port)
+        text, self.port_values = render_sinetti_config(self.ports, self.relay_port,
+                                                       relay_reuse_idle=self.relay_reuse_idle)
         self.config.write_text(text)
         r = subprocess.run([self.binary, "check-config", "--config", self.config], cwd=self.dir,
                            capture_output=True, text=True, timeout=60)

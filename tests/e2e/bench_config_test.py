@@ -45,6 +45,18 @@ class BenchConfig(unittest.TestCase):
         r = self.sinetti("check-config")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_relay_reuse_can_be_turned_off(self):
+        ports = benchlib.Ports()
+        text, _ = benchlib.render_sinetti_config(ports, ports.free(), relay_reuse_idle="0s")
+        self.assertIn("tls: none, reuse: {idle: 0s}}", text)
+        self.config.write_text(text)
+        r = self.sinetti("check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.config.write_text(text.replace("idle: 0s", "idle: 1h"))  # beyond the schema's 5 min
+        r = self.sinetti("check-config")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("delivery.relay.reuse.idle", r.stdout + r.stderr)
+
     def test_listeners_use_the_rendered_ports_and_hold_ten_thousand_sessions(self):
         text = self.config.read_text()
         for key in ("inbound_port", "submission_port", "portal_port", "admin_port", "relay_port"):
