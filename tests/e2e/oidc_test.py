@@ -8,7 +8,6 @@ is refused with a neutral page, and the refusal is in `sinetti message status`."
 import base64
 import email
 import email.policy
-import glob
 import hashlib
 import http.client
 import json
@@ -23,7 +22,7 @@ import time
 import unittest
 import urllib.parse
 
-from portal_test import Browser, no_verify
+from portal_test import Browser, delivered_mail, no_verify
 from serve_test import BIN, Gateway
 
 OIDC_DIR = pathlib.Path(__file__).parent / "oidc"
@@ -252,11 +251,7 @@ class StrongIdentification(unittest.TestCase):
         deadline = time.monotonic() + 30
         while True:
             assert time.monotonic() < deadline, "no notification"
-            for path in glob.glob(str(cls.var / "mail" / "**" / "*"), recursive=True):
-                if not os.path.isfile(path):
-                    continue
-                with open(path, "rb") as f:
-                    note = email.message_from_binary_file(f, policy=email.policy.default)
+            for note in delivered_mail(cls.var):
                 body = note.get_body(("plain",)).get_content()
                 assert CITIZEN not in body
                 m = re.search(r"https://[^/\s]+(/m/[A-Za-z0-9_-]{43})\?lang=(\w+)", body)

@@ -62,6 +62,19 @@ notifications: {from: turvaposti@tyollisyys.example.fi}
 ATTACHMENT = bytes((i * 7919 + (i >> 8)) & 0xFF for i in range(300_000))  # crosses several 64 KiB chunks
 
 
+def delivered_mail(var):
+    """The messages the maildir transport has finished delivering under var/mail.
+
+    Only new/ and cur/: a file in tmp/ is still being written and is renamed
+    into new/ once complete, so it may vanish between listing and opening."""
+    out = []
+    for sub in ("new", "cur"):
+        for path in sorted(glob.glob(str(pathlib.Path(var) / "mail" / sub / "*"))):
+            with open(path, "rb") as f:
+                out.append(email.message_from_binary_file(f, policy=email.policy.default))
+    return out
+
+
 def no_verify():
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -159,11 +172,7 @@ class PortalBase(unittest.TestCase):
         deadline = time.monotonic() + 30
         while len(links) < len(phones):
             assert time.monotonic() < deadline, f"notifications: {links}"
-            for path in glob.glob(str(cls.var / "mail" / "**" / "*"), recursive=True):
-                if not os.path.isfile(path):
-                    continue
-                with open(path, "rb") as f:
-                    note = email.message_from_binary_file(f, policy=email.policy.default)
+            for note in delivered_mail(cls.var):
                 to = str(note["To"] or "")
                 body = note.get_body(("plain",)).get_content()
                 m = re.search(r"https://[^/\s]+(/m/[A-Za-z0-9_-]{43})\?lang=(\w+)", body)
@@ -202,12 +211,7 @@ class PortalBase(unittest.TestCase):
             time.sleep(0.05)
 
     def mail_files(self):
-        out = []
-        for path in glob.glob(str(self.var / "mail" / "**" / "*"), recursive=True):
-            if os.path.isfile(path):
-                with open(path, "rb") as f:
-                    out.append(email.message_from_binary_file(f, policy=email.policy.default))
-        return out
+        return delivered_mail(self.var)
 
 
 class Portal(PortalBase):
@@ -403,12 +407,9 @@ class Portal(PortalBase):
         reply = None
         while reply is None:
             self.assertLess(time.monotonic(), deadline, "the reply in the team mailbox")
-            for path in glob.glob(str(self.var / "mail" / "**" / "*"), recursive=True):
-                if os.path.isfile(path):
-                    with open(path, "rb") as f:
-                        m = email.message_from_binary_file(f, policy=email.policy.default)
-                    if m["X-Sinetti-Reply"]:
-                        reply = m
+            for m in delivered_mail(self.var):
+                if m["X-Sinetti-Reply"]:
+                    reply = m
             time.sleep(0.1)
         self.assertEqual(str(reply["To"]), "neuvonta-tiimi@intra.example.fi")
         self.assertEqual(str(reply["Subject"]), "Re: Päätös <1234>")
