@@ -3,12 +3,12 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "crypto/openssl_support.hpp"
@@ -195,12 +195,48 @@ Sha256Digest Sha256::finish() {
   return out;
 }
 
+namespace {
+
+EVP_MAC* hmac_mac() {
+  static EVP_MAC* const mac = [] {
+    EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (m == nullptr) detail::fail("fetching HMAC");
+    return m;
+  }();
+  return mac;
+}
+
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, detail::Free<EVP_MAC_CTX_free>>;
+
+// One HMAC-SHA256 context per thread, its digest set once. OpenSSL 3.0's one-shot HMAC() fetches
+// the MAC and the digest from the provider on every call (a CSRF token, a session id or a PIN MAC
+// each paid for two method-store lookups and a context); EVP_MAC_init with a key only re-keys.
+// The last key's inner and outer states stay in the context until the thread's next HMAC; the
+// keys MACed here (server secrets, PIN keys) live in this process's memory anyway.
+EVP_MAC_CTX* thread_hmac_ctx() {
+  thread_local const MacCtxPtr ctx = [] {
+    MacCtxPtr c(EVP_MAC_CTX_new(hmac_mac()));
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (!c || EVP_MAC_CTX_set_params(c.get(), params) != 1) detail::fail("HMAC-SHA256 context");
+    return c;
+  }();
+  return ctx.get();
+}
+
+}  // namespace
+
 Sha256Digest hmac_sha256(ByteView key, ByteView data) {
   Sha256Digest out{};
-  unsigned int len = 0;
-  if (HMAC(detail::sha256_md(), key.empty() ? nullptr : key.data(), checked_int(key.size()), data.data(), data.size(),
-           out.data(), &len) == nullptr ||
-      len != out.size()) {
+  std::size_t len = 0;
+  EVP_MAC_CTX* ctx = thread_hmac_ctx();
+  // Never a null key: EVP_MAC_init(ctx, nullptr, ...) keeps the key of the previous call.
+  static const std::uint8_t no_key = 0;
+  const std::uint8_t* key_data = key.empty() ? &no_key : key.data();
+  if (EVP_MAC_init(ctx, key_data, key.size(), nullptr) != 1 ||
+      (!data.empty() && EVP_MAC_update(ctx, data.data(), data.size()) != 1) ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size()) {
     detail::fail("HMAC-SHA256");
   }
   return out;

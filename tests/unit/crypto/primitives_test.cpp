@@ -3,8 +3,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <array>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "crypto/primitives.hpp"
 #include "crypto/random.hpp"
@@ -81,6 +84,37 @@ BOOST_AUTO_TEST_CASE(hmac_sha256_rfc4231_vectors) {
   // §4.6 (test case 5) publishes only the first 128 bits.
   BOOST_TEST(to_hex(hmac_sha256(Bytes(20, 0x0c), bytes_of("Test With Truncation"))).substr(0, 32) ==
              "a3b6167473100ee06e0c796c2955552b");
+}
+
+BOOST_AUTO_TEST_CASE(hmac_sha256_empty_key_and_data_after_another_key) {
+  // Each thread re-keys one context: a call with an empty key must not keep the previous key.
+  const auto empty = "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad";
+  BOOST_TEST(to_hex(hmac_sha256({}, {})) == empty);
+  BOOST_TEST(to_hex(hmac_sha256(bytes_of("Jefe"), bytes_of("what do ya want for nothing?"))) ==
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  BOOST_TEST(to_hex(hmac_sha256({}, {})) == empty);
+  BOOST_TEST(to_hex(hmac_sha256(Bytes(20, 0x0b), bytes_of("Hi There"))) ==
+             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+BOOST_AUTO_TEST_CASE(hmac_sha256_on_several_threads) {
+  // Every thread has its own context; interleaved keys on four threads give the vectors' MACs.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&wrong, t] {
+      for (int i = 0; i < 500; ++i) {
+        const bool jefe = (i + t) % 2 == 0;
+        const auto mac = jefe ? hmac_sha256(bytes_of("Jefe"), bytes_of("what do ya want for nothing?"))
+                              : hmac_sha256(Bytes(20, 0x0b), bytes_of("Hi There"));
+        const auto want = jefe ? "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+                               : "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+        if (to_hex(mac) != want) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  BOOST_TEST(wrong.load() == 0);
 }
 
 // ---- HKDF-SHA256: RFC 5869 Appendix A.1-A.3 ----
