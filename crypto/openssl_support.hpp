@@ -22,6 +22,7 @@ using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Free<EVP_CIPHER_CTX_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
 using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, Free<EVP_KDF_CTX_free>>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, Free<EVP_MAC_CTX_free>>;
 
 // `what` followed by the queued OpenSSL errors; empties the queue.
 inline std::string openssl_message(std::string_view what) {
@@ -48,5 +49,6 @@ inline std::string openssl_message(std::string_view what) {
 const EVP_CIPHER* aes_256_gcm();
 const EVP_MD* sha256_md();
 EVP_KDF* hkdf_kdf();
+EVP_MAC* hmac_mac();
 
 }  // namespace sinetti::crypto::detail

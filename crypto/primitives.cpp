@@ -8,7 +8,6 @@
 
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <stdexcept>
 
 #include "crypto/openssl_support.hpp"
@@ -43,6 +42,15 @@ EVP_KDF* hkdf_kdf() {
     return k;
   }();
   return kdf;
+}
+
+EVP_MAC* hmac_mac() {
+  static EVP_MAC* const mac = [] {
+    EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (m == nullptr) fail("fetching HMAC");
+    return m;
+  }();
+  return mac;
 }
 
 }  // namespace detail
@@ -197,25 +205,14 @@ Sha256Digest Sha256::finish() {
 
 namespace {
 
-EVP_MAC* hmac_mac() {
-  static EVP_MAC* const mac = [] {
-    EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (m == nullptr) detail::fail("fetching HMAC");
-    return m;
-  }();
-  return mac;
-}
-
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, detail::Free<EVP_MAC_CTX_free>>;
-
 // One HMAC-SHA256 context per thread, its digest set once. OpenSSL 3.0's one-shot HMAC() fetches
 // the MAC and the digest from the provider on every call (a CSRF token, a session id or a PIN MAC
 // each paid for two method-store lookups and a context); EVP_MAC_init with a key only re-keys.
 // The last key's inner and outer states stay in the context until the thread's next HMAC; the
 // keys MACed here (server secrets, PIN keys) live in this process's memory anyway.
 EVP_MAC_CTX* thread_hmac_ctx() {
-  thread_local const MacCtxPtr ctx = [] {
-    MacCtxPtr c(EVP_MAC_CTX_new(hmac_mac()));
+  thread_local const detail::MacCtxPtr ctx = [] {
+    detail::MacCtxPtr c(EVP_MAC_CTX_new(detail::hmac_mac()));
     char digest[] = "SHA256";
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                  OSSL_PARAM_construct_end()};
