@@ -1,9 +1,11 @@
 #include "gateway/server/server.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <thread>
@@ -24,6 +26,20 @@ namespace {
 std::size_t io_thread_count(std::size_t requested) {
   if (requested != 0) return requested;
   return std::max<std::size_t>(std::thread::hardware_concurrency(), 2);
+}
+
+// The malloc in force, found at run time: gperftools' tcmalloc exports tc_version() (the build links
+// it into the binary, see SINETTI_ALLOCATOR); otherwise it is the C library's.
+std::string allocator_name() {
+  using TcVersion = const char* (*)(int*, int*, const char**);
+  if (void* symbol = ::dlsym(RTLD_DEFAULT, "tc_version")) {
+    TcVersion tc_version = nullptr;
+    static_assert(sizeof symbol == sizeof tc_version);
+    std::memcpy(&tc_version, &symbol, sizeof tc_version);  // POSIX: a function's address from dlsym
+    const char* name = tc_version(nullptr, nullptr, nullptr);
+    return name != nullptr ? std::string(name) : std::string("tcmalloc");
+  }
+  return "system";
 }
 
 const char* signal_name(int signal) {
@@ -113,6 +129,7 @@ void Server::run() {
   logger_.info("started", {{"version", version()},
                            {"config", config_path_.string()},
                            {"io_threads", n},
+                           {"allocator", allocator_name()},
                            {"worker_threads", workers_.size()},
                            {"worker_concurrency", workers_.concurrency()},
                            {"pid", static_cast<long long>(::getpid())}});

@@ -115,6 +115,20 @@ class Serve(unittest.TestCase):
         self.assertRegex(metrics, r"(?m)^sinetti_up 1$")
         self.assertEqual(get(self.port, "/nothing-here")[0], 404)
 
+    def test_allocator_in_force(self):
+        # The build links gperftools' tcmalloc into the binary (SINETTI_ALLOCATOR), the sanitizer
+        # builds keep the system's malloc; CTest passes which one this build chose.
+        expected = os.environ["SINETTI_ALLOCATOR"]
+        started = self.gw.wait_for(lambda e: e.get("event") == "started")
+        maps = pathlib.Path(f"/proc/{self.gw.proc.pid}/maps").read_text()
+        if expected == "tcmalloc":
+            self.assertRegex(started.get("allocator", ""), r"^gperftools \d+\.\d+")
+            self.assertIn("libtcmalloc_minimal", maps)
+        else:
+            self.assertEqual(expected, "system")
+            self.assertEqual(started.get("allocator"), "system")
+            self.assertNotIn("tcmalloc", maps)
+
     def test_self_signed_tls_and_private_state(self):
         key = self.gw.cwd / "var" / "tls" / "key.pem"
         cert = self.gw.cwd / "var" / "tls" / "cert.pem"
