@@ -94,6 +94,9 @@ struct Portal {
   TlsFiles tls;
   Duration session_idle{};
   Duration session_absolute{};
+  Duration handshake_timeout{};  // the TLS handshake of a new connection
+  Duration request_timeout{};    // a request's head (the keep-alive wait included); each pause in its body
+  Duration write_timeout{};      // each write to the client: a response, a download's head or piece
   std::uint64_t max_header_size = 0;
   std::uint64_t max_body_size = 0;
 };

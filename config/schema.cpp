@@ -100,6 +100,12 @@ void read_portal(MapReader& r, Portal& p) {
   r.duration("session_idle", p.session_idle, 15min, 1min, 30min,
              {"Idle timeout of a portal session (NIST SP 800-63B §4.2.3: at most 30m). Activity is recorded at most every tenth of it (at most a minute), so a session ends between that much before and exactly this long after its last request."});
   r.duration("session_absolute", p.session_absolute, 12h, 10min, 12h, {"Absolute lifetime of a portal session."});
+  r.duration("handshake_timeout", p.handshake_timeout, 10s, 1s, 5min,
+             {"Time a new connection has for its TLS handshake before it is closed."});
+  r.duration("request_timeout", p.request_timeout, 30s, 1s, 10min,
+             {"Time to receive a request's head (on a kept-open connection the wait for the next request counts too), and the longest pause while its body arrives. Past it the connection is closed without an answer."});
+  r.duration("write_timeout", p.write_timeout, 30s, 1s, 10min,
+             {"Time each write to the client may take (a response; a download's head and every piece of it) before the connection is closed."});
   r.size("max_header_size", p.max_header_size, 16 * KiB, 4 * KiB, 1 * MiB, {"Request header limit (431 beyond)."});
   r.size("max_body_size", p.max_body_size, 50 * MiB, 1 * MiB, 1 * GiB, {"Request body limit (413 beyond)."});
 }

@@ -39,10 +39,18 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct Connection {
-  Connection(tcp::socket socket, std::shared_ptr<crypto::TlsContext> context)
-      : tls(std::move(context)), stream(std::move(socket), *tls) {}
+  Connection(tcp::socket socket, std::shared_ptr<crypto::TlsContext> context, const config::Portal& portal)
+      : tls(std::move(context)),
+        stream(std::move(socket), *tls),
+        handshake_timeout(portal.handshake_timeout),
+        request_timeout(portal.request_timeout),
+        write_timeout(portal.write_timeout) {}
   std::shared_ptr<crypto::TlsContext> tls;  // kept for the connection's life
   beast::ssl_stream<beast::tcp_stream> stream;
+  // The deadlines of the configuration the connection was accepted under.
+  std::chrono::steady_clock::duration handshake_timeout;
+  std::chrono::steady_clock::duration request_timeout;
+  std::chrono::steady_clock::duration write_timeout;
   bool reading = false;                  // strand only: waiting for a request
   std::shared_ptr<BodyPipe> pipe;        // strand only: the download in progress
 };
@@ -233,14 +241,14 @@ Response run_error(Shared& s, int status) {
   return error_response(context, status);
 }
 
-asio::awaitable<void> write_plain(Shared& s, Connection& c, const Response& res, unsigned version, bool keep_alive,
+asio::awaitable<void> write_plain(Connection& c, const Response& res, unsigned version, bool keep_alive,
                                   bool head_only, error_code& ec) {
   http::response<http::string_body> out{static_cast<http::status>(res.status), version};
   copy_headers(res, out);
   out.keep_alive(keep_alive);
   out.content_length(res.body.size());
   if (!head_only) out.body() = res.body;
-  beast::get_lowest_layer(c.stream).expires_after(s.options.write_timeout);
+  beast::get_lowest_layer(c.stream).expires_after(c.write_timeout);
   http::response_serializer<http::string_body> sr{out};
   co_await http::async_write(c.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
 }
@@ -253,12 +261,12 @@ asio::awaitable<void> write_stream(std::shared_ptr<Shared> s, std::shared_ptr<Co
   head.keep_alive(keep_alive);
   head.chunked(true);
   http::response_serializer<http::empty_body> sr{head};
-  beast::get_lowest_layer(c->stream).expires_after(s->options.write_timeout);
+  beast::get_lowest_layer(c->stream).expires_after(c->write_timeout);
   co_await http::async_write_header(c->stream, sr, asio::redirect_error(asio::use_awaitable, ec));
   if (ec || head_only) co_return;
   auto pipe = std::make_shared<BodyPipe>(c->stream.get_executor(), s->options.stream_pieces);
   c->pipe = pipe;
-  const auto wait = s->options.write_timeout * 2;
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(c->write_timeout * 2);
   const bool posted = s->workers.post([s, pipe, body = res.stream, wait] {
     Result<std::monostate> produced = std::monostate{};
     try {
@@ -272,7 +280,7 @@ asio::awaitable<void> write_stream(std::shared_ptr<Shared> s, std::shared_ptr<Co
   if (!posted) pipe->finish(false);
   for (;;) {
     auto item = co_await pipe->next();
-    beast::get_lowest_layer(c->stream).expires_after(s->options.write_timeout);
+    beast::get_lowest_layer(c->stream).expires_after(c->write_timeout);
     if (!item.piece) {
       if (!item.ok) {
         ec = asio::error::connection_aborted;  // cut short: the client sees no last chunk
@@ -297,7 +305,7 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     const auto remote = beast::get_lowest_layer(c->stream).socket().remote_endpoint(ec);
     if (!ec) peer = server::format_endpoint(remote);
   }
-  beast::get_lowest_layer(c->stream).expires_after(s->options.handshake_timeout);
+  beast::get_lowest_layer(c->stream).expires_after(c->handshake_timeout);
   co_await c->stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     s->logger.debug("portal_tls_failed", {{"peer", peer}, {"error", ec.message()}});
@@ -315,14 +323,20 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
     parser.body_limit(body_limit);
     c->reading = true;
-    beast::get_lowest_layer(c->stream).expires_after(s->options.read_timeout);
-    co_await http::async_read(c->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    // The head within the request timeout (the wait for it included); then the body, each read
+    // within it again, so an upload may take as long as it keeps arriving.
+    beast::get_lowest_layer(c->stream).expires_after(c->request_timeout);
+    co_await http::async_read_header(c->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    while (!ec && !parser.is_done()) {
+      beast::get_lowest_layer(c->stream).expires_after(c->request_timeout);
+      co_await http::async_read_some(c->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
     c->reading = false;
     if (ec) {
       if (const auto status = error_status(ec)) {
         const Response res = co_await s->workers.run_blocking([&] { return run_error(*s, *status); });
         error_code wec;
-        co_await write_plain(*s, *c, res, 11, false, false, wec);
+        co_await write_plain(*c, res, 11, false, false, wec);
         s->logger.info("portal_request", {{"peer", peer}, {"status", *status}, {"route", "refused"}});
       } else if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
         clean_close = ec != beast::error::timeout;
@@ -350,7 +364,7 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     if (res.stream) {
       co_await write_stream(s, c, res, req.version(), keep_alive, head_only, ec);
     } else {
-      co_await write_plain(*s, *c, res, req.version(), keep_alive, head_only, ec);
+      co_await write_plain(*c, res, req.version(), keep_alive, head_only, ec);
     }
     if (ec || !keep_alive) break;
   }
@@ -390,7 +404,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Shared> s) {
       socket.close(ec);
       continue;
     }
-    auto connection = std::make_shared<Connection>(std::move(socket), s->tls->current());
+    auto connection = std::make_shared<Connection>(std::move(socket), s->tls->current(), s->config.load()->portal);
     std::uint64_t id = 0;
     {
       std::lock_guard lock(s->mutex);

@@ -27,9 +27,7 @@ namespace sinetti::portal {
 class PortalListener final : public server::Service {
  public:
   struct Options {
-    std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
-    std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};   // one request, keep-alive wait included
-    std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};  // each write (a head, a piece)
+    // The handshake, request and write deadlines are portal.*_timeout of the configuration.
     std::size_t max_connections = 2000;                                 // more are closed at once
     std::size_t stream_pieces = 4;                                      // download pieces buffered per connection
     std::chrono::milliseconds tls_check_interval{std::chrono::seconds(60)};

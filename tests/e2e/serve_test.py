@@ -6,6 +6,8 @@ import os
 import pathlib
 import re
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -162,6 +164,107 @@ class Serve(unittest.TestCase):
         self.gw.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.gw.proc.wait(timeout=20), 0)
         self.gw.wait_for(lambda e: e.get("event") == "stopped")
+
+
+class PortalDeadlines(unittest.TestCase):
+    """portal.handshake_timeout and portal.request_timeout: a connection that does not finish its
+    handshake or a request's head in time, or pauses longer than that in a body, is closed without an
+    answer; the deadline is per request and per body read, so a connection in steady use and an
+    upload that keeps arriving outlive it."""
+
+    def setUp(self):
+        text = dev_config()
+        portal = "\nportal:\n"
+        self.assertEqual(text.count(portal), 1)
+        text = text.replace(portal, portal + "  handshake_timeout: 1s\n  request_timeout: 2s\n")
+        self.gw = Gateway(text)
+        self.addCleanup(self.gw.stop)
+        listening = self.gw.wait_for(lambda e: e.get("event") == "listening" and e.get("listener") == "portal")
+        self.port = int(listening["address"].rsplit(":", 1)[1])
+        self.gw.wait_for(lambda e: e.get("event") == "started")
+        self.tls = ssl.create_default_context()
+        self.tls.check_hostname = False
+        self.tls.verify_mode = ssl.CERT_NONE
+
+    def closed_after(self, sock):
+        """Seconds until the server closes `sock` (EOF or reset), and what it sent meanwhile."""
+        start = time.monotonic()
+        received = b""
+        sock.settimeout(15)
+        try:
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        return time.monotonic() - start, received
+
+    def tls_connection(self):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+        return self.tls.wrap_socket(raw)
+
+    def test_a_connection_without_a_handshake_is_closed_after_the_handshake_timeout(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=15) as raw:
+            waited, received = self.closed_after(raw)
+        self.assertEqual(received, b"")
+        self.assertGreaterEqual(waited, 0.9)
+        self.assertLess(waited, 10)
+
+    def test_half_a_request_is_closed_after_the_request_timeout_without_an_answer(self):
+        with self.tls_connection() as conn:
+            conn.sendall(b"GET /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the head never ends
+            waited, received = self.closed_after(conn)
+        self.assertEqual(received, b"")
+        self.assertGreaterEqual(waited, 1.9)
+        self.assertLess(waited, 10)
+
+    def test_a_body_may_take_longer_than_the_timeout_while_it_keeps_arriving(self):
+        with self.tls_connection() as conn:
+            conn.sendall(b"POST /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n")
+            started = time.monotonic()
+            for byte in b"12345678":  # 8 × 0.5 s: twice the request timeout, never a 2 s pause
+                time.sleep(0.5)
+                conn.sendall(bytes([byte]))
+            conn.settimeout(15)
+            answer = conn.recv(4096)
+        self.assertGreater(time.monotonic() - started, 3.5)
+        self.assertRegex(answer, rb"^HTTP/1\.1 [0-9]{3} ")
+
+    def test_a_body_that_stops_arriving_is_closed_after_the_request_timeout(self):
+        with self.tls_connection() as conn:
+            conn.sendall(b"POST /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n1234")
+            waited, received = self.closed_after(conn)
+        self.assertEqual(received, b"")
+        self.assertGreaterEqual(waited, 1.9)
+        self.assertLess(waited, 10)
+
+    def test_the_deadline_is_per_request_and_covers_the_keep_alive_wait(self):
+        request = b"GET /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        with self.tls_connection() as conn:
+            conn.settimeout(15)
+            reader = conn.makefile("rb")
+            started = time.monotonic()
+            answered = 0
+            while time.monotonic() - started < 3.5:  # longer than the request timeout, in steady use
+                conn.sendall(request)
+                status = reader.readline()
+                self.assertTrue(status.startswith(b"HTTP/1.1 200 "), status)
+                length = None
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                self.assertIsNotNone(length)
+                self.assertEqual(len(reader.read(length)), length)
+                answered += 1
+                time.sleep(0.5)
+            self.assertGreaterEqual(answered, 6)
+            waited, received = self.closed_after(conn)  # then idle: closed, nothing more sent
+            reader.close()
+        self.assertEqual(received, b"")
+        self.assertGreaterEqual(waited, 1.0)  # 2 s from the last request, of which 0.5 s slept
+        self.assertLess(waited, 10)
 
 
 class StartFailures(unittest.TestCase):
