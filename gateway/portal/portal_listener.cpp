@@ -327,11 +327,11 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     // within it again, so an upload may take as long as it keeps arriving.
     beast::get_lowest_layer(c->stream).expires_after(c->request_timeout);
     co_await http::async_read_header(c->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    c->reading = false;  // a drain now lets this request finish, its upload included
     while (!ec && !parser.is_done()) {
       beast::get_lowest_layer(c->stream).expires_after(c->request_timeout);
       co_await http::async_read_some(c->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
-    c->reading = false;
     if (ec) {
       if (const auto status = error_status(ec)) {
         const Response res = co_await s->workers.run_blocking([&] { return run_error(*s, *status); });

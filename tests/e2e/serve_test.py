@@ -240,6 +240,19 @@ class PortalDeadlines(unittest.TestCase):
         self.assertGreaterEqual(waited, 1.9)
         self.assertLess(waited, 10)
 
+    def test_an_upload_in_progress_is_finished_and_answered_during_a_stop(self):
+        with self.tls_connection() as conn:
+            conn.sendall(b"POST /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n1234")
+            time.sleep(0.5)  # the head has been read; the body is on its way
+            self.gw.proc.send_signal(signal.SIGTERM)
+            self.gw.wait_for(lambda e: e.get("event") == "stopping")
+            conn.sendall(b"5678")
+            conn.settimeout(15)
+            answer = conn.recv(4096)
+        self.assertRegex(answer, rb"^HTTP/1\.1 [0-9]{3} ")
+        self.assertIn(b"\r\nConnection: close\r\n", answer)
+        self.assertEqual(self.gw.proc.wait(timeout=20), 0)
+
     def test_the_deadline_is_per_request_and_covers_the_keep_alive_wait(self):
         request = b"GET /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         with self.tls_connection() as conn:
