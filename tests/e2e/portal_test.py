@@ -512,5 +512,55 @@ class BruteForce(PortalBase):
         self.assertEqual(len(self.sms_lines()), before)
 
 
+class WriteDeadline(PortalBase):
+    """portal.write_timeout: a client that stops reading a download is cut off once a write has
+    waited that long; the portal goes on serving."""
+    CONFIG = CONFIG.replace("  max_body_size: 1MiB\n", "  max_body_size: 1MiB\n  write_timeout: 2s\n")
+    LARGE = bytes((i * 40503 + (i >> 11)) & 0xFF for i in range(12 * 1024 * 1024))  # beyond the socket buffers
+
+    @classmethod
+    def send_protected(cls):
+        msg = EmailMessage()
+        msg["From"] = "Neuvonta <neuvonta-tiimi@intra.example.fi>"
+        msg["To"] = "asiakas@example.net"
+        msg["Subject"] = "[suojattu] Iso liite"
+        msg.set_content("Hei,\n\nliitteenä aineisto.\n")
+        msg.add_attachment(cls.LARGE, maintype="application", subtype="octet-stream", filename="aineisto.bin")
+        return cls.send_mail(msg, {"asiakas@example.net": "0401234567"})
+
+    def test_a_download_that_is_not_read_is_cut_off_after_the_write_timeout(self):
+        self.assertIn("write_timeout: 2s", self.CONFIG)
+        link = self.links["asiakas@example.net"]
+        b = self.browser()
+        r, page = b.request("GET", link + "?lang=en")
+        csrf = field(page.decode(), "csrf")
+        r, page = b.request("POST", link + "/pin?lang=en", {"csrf": csrf})
+        self.assertEqual(r.status, 200, page)
+        pin = re.search(r"\b(\d{6})\b", self.wait_for_sms(1, "+358401234567")["text"]).group(1)
+        r, page = b.request("POST", link + "/unlock?lang=en", {"csrf": csrf, "pin": pin})
+        self.assertEqual(r.status, 303, page)
+
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # a small window, set before connecting
+        raw.settimeout(15)
+        raw.connect(("127.0.0.1", self.portal))
+        with no_verify().wrap_socket(raw) as conn:
+            cookie = "; ".join(f"{k}={v}" for k, v in b.cookies.items())
+            conn.sendall(f"GET {link}/attachment/0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n".encode())
+            self.gw.wait_for(lambda e: e.get("event") == "portal_request" and e.get("route") == "attachment")
+            time.sleep(6)  # not reading: the server's writes stall, the 2 s deadline passes
+            received = 0
+            try:
+                while chunk := conn.recv(65536):
+                    received += len(chunk)
+            except (ConnectionResetError, ssl.SSLError):
+                pass
+        self.assertGreater(received, 0)  # the head and what the buffers held
+        self.assertLess(received, len(self.LARGE))  # not the whole download: the connection was closed
+        r, data = b.request("GET", link + "/attachment/0")  # a client that reads gets all of it
+        self.assertEqual(r.status, 200)
+        self.assertEqual(data, self.LARGE)
+
+
 if __name__ == "__main__":
     unittest.main()
