@@ -141,15 +141,24 @@ class PortalBase(unittest.TestCase):
     def tearDownClass(cls):
         cls.gw.stop()
 
+    @staticmethod
+    def staff_message(to, subject, body, attachment, subtype, filename):
+        """A message from the team's staff address with one application/SUBTYPE attachment."""
+        msg = EmailMessage()
+        msg["From"] = "Neuvonta <neuvonta-tiimi@intra.example.fi>"
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg.set_content(body)
+        msg.add_attachment(attachment, maintype="application", subtype=subtype, filename=filename)
+        return msg
+
     @classmethod
     def send_protected(cls):
         """One message to two recipients with their own phones; returns {recipient: read path}."""
-        msg = EmailMessage()
-        msg["From"] = "Neuvonta <neuvonta-tiimi@intra.example.fi>"
-        msg["To"] = "asiakas@example.net, toinen@example.org"
-        msg["Subject"] = "[suojattu] Päätös <1234>"
-        msg.set_content("Hei,\n\npäätös on liitteenä. Ohjeet: https://example.fi/ohje?x=1&y=2\n<script>alert(1)</script>\n")
-        msg.add_attachment(ATTACHMENT, maintype="application", subtype="pdf", filename="päätös.pdf")
+        msg = cls.staff_message(
+            "asiakas@example.net, toinen@example.org", "[suojattu] Päätös <1234>",
+            "Hei,\n\npäätös on liitteenä. Ohjeet: https://example.fi/ohje?x=1&y=2\n<script>alert(1)</script>\n",
+            ATTACHMENT, "pdf", "päätös.pdf")
         return cls.send_mail(msg, {"asiakas@example.net": "0401234567", "toinen@example.org": "0409876543"})
 
     @classmethod
@@ -520,12 +529,8 @@ class WriteDeadline(PortalBase):
 
     @classmethod
     def send_protected(cls):
-        msg = EmailMessage()
-        msg["From"] = "Neuvonta <neuvonta-tiimi@intra.example.fi>"
-        msg["To"] = "asiakas@example.net"
-        msg["Subject"] = "[suojattu] Iso liite"
-        msg.set_content("Hei,\n\nliitteenä aineisto.\n")
-        msg.add_attachment(cls.LARGE, maintype="application", subtype="octet-stream", filename="aineisto.bin")
+        msg = cls.staff_message("asiakas@example.net", "[suojattu] Iso liite", "Hei,\n\nliitteenä aineisto.\n",
+                                cls.LARGE, "octet-stream", "aineisto.bin")
         return cls.send_mail(msg, {"asiakas@example.net": "0401234567"})
 
     def test_a_download_that_is_not_read_is_cut_off_after_the_write_timeout(self):

@@ -201,24 +201,25 @@ class PortalDeadlines(unittest.TestCase):
             pass
         return time.monotonic() - start, received
 
+    def assert_closed_without_answer(self, conn, at_least):
+        """The server closes conn without a byte, no sooner than at_least seconds (and well within 10)."""
+        waited, received = self.closed_after(conn)
+        self.assertEqual(received, b"")
+        self.assertGreaterEqual(waited, at_least)
+        self.assertLess(waited, 10)
+
     def tls_connection(self):
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=15)
         return self.tls.wrap_socket(raw)
 
     def test_a_connection_without_a_handshake_is_closed_after_the_handshake_timeout(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=15) as raw:
-            waited, received = self.closed_after(raw)
-        self.assertEqual(received, b"")
-        self.assertGreaterEqual(waited, 0.9)
-        self.assertLess(waited, 10)
+            self.assert_closed_without_answer(raw, 0.9)
 
     def test_half_a_request_is_closed_after_the_request_timeout_without_an_answer(self):
         with self.tls_connection() as conn:
             conn.sendall(b"GET /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the head never ends
-            waited, received = self.closed_after(conn)
-        self.assertEqual(received, b"")
-        self.assertGreaterEqual(waited, 1.9)
-        self.assertLess(waited, 10)
+            self.assert_closed_without_answer(conn, 1.9)
 
     def test_a_body_may_take_longer_than_the_timeout_while_it_keeps_arriving(self):
         with self.tls_connection() as conn:
@@ -235,10 +236,7 @@ class PortalDeadlines(unittest.TestCase):
     def test_a_body_that_stops_arriving_is_closed_after_the_request_timeout(self):
         with self.tls_connection() as conn:
             conn.sendall(b"POST /accessibility HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n1234")
-            waited, received = self.closed_after(conn)
-        self.assertEqual(received, b"")
-        self.assertGreaterEqual(waited, 1.9)
-        self.assertLess(waited, 10)
+            self.assert_closed_without_answer(conn, 1.9)
 
     def test_an_upload_in_progress_is_finished_and_answered_during_a_stop(self):
         with self.tls_connection() as conn:
