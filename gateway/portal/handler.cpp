@@ -298,6 +298,9 @@ class Handling {
   // GET /m/{token}: shows, never changes the message. A session is created if there is none, so
   // the page's forms carry a CSRF token.
   Response landing(const Route& r) {
+    // The page's reads (session, link, message, PIN challenge) from one store snapshot: none of
+    // them depends on the session write a landing page may make.
+    const auto snapshot = ctx_.store.read_scope();
     if (auto e = load_session(true)) return server_error("session", *e);
     auto link = resolve(r.token);
     if (!link) return server_error("token", link.error());

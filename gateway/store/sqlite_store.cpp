@@ -69,17 +69,28 @@ std::int64_t to_int64(std::uint64_t v) {
 
 // ---- the read connections -------------------------------------------------------------------------
 
+class ReaderPool;
+
+// The read connection a Store::ReadScope holds for its thread, and the pool it came from.
+struct PinnedReader {
+  const ReaderPool* pool = nullptr;
+  Connection* connection = nullptr;
+};
+thread_local PinnedReader pinned_reader;
+
 class ReaderPool {
  public:
+  // A connection for one read: from the pool (given back at the end), or the one this thread's
+  // read scope holds (pool_ null: the scope gives it back).
   class Lease {
    public:
-    Lease(ReaderPool& pool, Connection* c) : pool_(&pool), c_(c) {}
+    Lease(ReaderPool* pool, Connection* c) : pool_(pool), c_(c) {}
     Lease(Lease&& o) noexcept : pool_(o.pool_), c_(std::exchange(o.c_, nullptr)) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     Lease& operator=(Lease&&) = delete;
     ~Lease() {
-      if (c_ != nullptr) pool_->release(c_);
+      if (c_ != nullptr && pool_ != nullptr) pool_->release(c_);
     }
     Connection& operator*() const { return *c_; }
     Connection* operator->() const { return c_; }
@@ -96,6 +107,7 @@ class ReaderPool {
   }
 
   Lease acquire() {
+    if (pinned_reader.pool == this) return Lease(nullptr, pinned_reader.connection);
     std::unique_lock lock(mutex_);
     if (free_.empty()) {
       lock.unlock();
@@ -105,7 +117,7 @@ class ReaderPool {
     }
     Connection* c = free_.back();
     free_.pop_back();
-    return Lease(*this, c);
+    return Lease(this, c);
   }
 
  private:
@@ -123,10 +135,11 @@ class ReaderPool {
   std::vector<Connection*> free_;
 };
 
-// A read snapshot over several statements.
+// A read snapshot over several statements (inside a read scope, the scope's).
 class ReadTransaction {
  public:
   explicit ReadTransaction(Connection& db) : db_(db) {
+    if (db_.in_transaction()) return;
     auto q = db_.query(sql::begin_read);
     ok_ = q && q->run().ok();
   }
@@ -140,6 +153,22 @@ class ReadTransaction {
  private:
   Connection& db_;
   bool ok_ = false;
+};
+
+// Store::ReadScope: pins one read connection to this thread and holds one read transaction on it.
+class SqliteReadScope final : public Store::ReadScope {
+ public:
+  SqliteReadScope(ReaderPool& pool, ReaderPool::Lease lease)
+      : lease_(std::move(lease)), snapshot_(*lease_) {
+    pinned_reader = {&pool, &*lease_};
+  }
+  ~SqliteReadScope() override { pinned_reader = {}; }  // then the snapshot ends and the lease returns
+  SqliteReadScope(const SqliteReadScope&) = delete;
+  SqliteReadScope& operator=(const SqliteReadScope&) = delete;
+
+ private:
+  ReaderPool::Lease lease_;
+  ReadTransaction snapshot_;
 };
 
 // ---- row readers ----------------------------------------------------------------------------------
@@ -906,6 +935,11 @@ void SqliteStore::abort_async(MessageId id, Completion<std::monostate> done) {
 }
 
 // ---- messages: reads ------------------------------------------------------------------------------
+
+std::unique_ptr<Store::ReadScope> SqliteStore::read_scope() {
+  if (pinned_reader.pool == &impl_->readers || impl_->writer_thread->on_writer_thread()) return nullptr;
+  return std::make_unique<SqliteReadScope>(impl_->readers, impl_->readers.acquire());
+}
 
 Result<std::optional<MessageMeta>> SqliteStore::find_message(const MessageId& id) {
   auto db = impl_->readers.acquire();

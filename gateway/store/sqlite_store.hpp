@@ -47,6 +47,7 @@ class SqliteStore final : public Store {
   void commit_async(CommitBatch batch, Completion<std::monostate> done) override;
   void abort_async(MessageId id, Completion<std::monostate> done) override;
 
+  std::unique_ptr<ReadScope> read_scope() override;
   Result<std::optional<MessageMeta>> find_message(const MessageId& id) override;
   Result<std::uint32_t> for_each_chunk(const MessageId& id, const ChunkVisitor& visit) override;
   Result<std::optional<Bytes>> read_chunk(const MessageId& id, std::uint32_t seq) override;

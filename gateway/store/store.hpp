@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -42,6 +43,19 @@ class Store {
   Status append_chunks(MessageId id, std::vector<Chunk> pieces);
   Status commit(CommitBatch batch);
   Status abort(MessageId id);
+
+  // ---- reads from one snapshot ---------------------------------------------------------------------
+  // While the returned scope lives, this thread's reads share one read connection and one snapshot
+  // — the database as it was at the scope's first read — instead of each read starting and ending
+  // a transaction of its own (a page that looks up a session, a link and its message pays for one).
+  // A write made inside the scope, even by this thread, is not seen by the scope's later reads: use
+  // a scope only around reads that do not depend on such a write. Other threads are not affected;
+  // a scope inside a scope, or on the writer's thread, changes nothing. The default does nothing.
+  class ReadScope {
+   public:
+    virtual ~ReadScope() = default;
+  };
+  virtual std::unique_ptr<ReadScope> read_scope() { return nullptr; }
 
   // ---- messages: reads ------------------------------------------------------------------------------
   virtual Result<std::optional<MessageMeta>> find_message(const MessageId& id) = 0;
