@@ -119,15 +119,16 @@ mustache::data to_data(const TemplateValue& v) {
   return list;
 }
 
+// Values are moved into place with operator[]: kainjow's set() copies the whole subtree again.
 mustache::data to_data(const TemplateMap& values) {
   mustache::data d;
   for (const auto& [key, value] : values) {
     // An empty string counts as absent, so `{{#subject}}` sections disappear when there is none.
     if (const auto* s = std::get_if<std::string>(&value.value); s && s->empty()) {
-      d.set(key, mustache::data(mustache::data::type::bool_false));
+      d[key] = mustache::data(mustache::data::type::bool_false);
       continue;
     }
-    d.set(key, to_data(value));
+    d[key] = to_data(value);
   }
   return d;
 }
