@@ -1,11 +1,16 @@
 #include "smtp/client/data_encoder.hpp"
 
+#include <algorithm>
+
 namespace sinetti::smtp::client {
 
 void DataEncoder::encode(std::string_view piece, std::string& out) {
   input_bytes_ += piece.size();
   out.reserve(out.size() + piece.size() + piece.size() / 64 + 8);
   std::size_t i = 0;
+  // The next CR, kept between lines: stored mail has either CRLF line ends or none with a CR, and
+  // two memchr scans beat find_first_of's byte-by-byte test against a set.
+  std::size_t cr = piece.find('\r');
   while (i < piece.size()) {
     if (pending_cr_) {
       pending_cr_ = false;
@@ -18,7 +23,8 @@ void DataEncoder::encode(std::string_view piece, std::string& out) {
     }
     if (line_start_ && piece[i] == '.') out += '.';
     // Copy up to the next line end in one go.
-    const auto end = piece.find_first_of("\r\n", i);
+    if (cr < i) cr = piece.find('\r', i);
+    const auto end = std::min(cr, piece.find('\n', i));
     const std::size_t stop = end == std::string_view::npos ? piece.size() : end;
     if (stop > i) {
       out.append(piece.substr(i, stop - i));
