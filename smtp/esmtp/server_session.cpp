@@ -180,7 +180,7 @@ void ServerSession::close_with(int code, std::string enhanced, std::string text)
   reply(code, std::move(enhanced), std::move(text));
   if (state_ == State::data) emit(Event::Kind::data_abort);
   state_ = State::closed;
-  input_.clear();
+  clear_input();
   emit(Event::Kind::close);
 }
 
@@ -206,18 +206,33 @@ void ServerSession::feed(std::string_view bytes) {
   process();
 }
 
+void ServerSession::compact_input() {
+  input_.erase(0, std::exchange(data_pos_, 0));
+}
+
+void ServerSession::clear_input() {
+  input_.clear();
+  data_pos_ = 0;
+}
+
 void ServerSession::process() {
+  process_input();
+  compact_input();
+}
+
+void ServerSession::process_input() {
   while (state_ != State::closed && state_ != State::waiting) {
     if (state_ == State::data) {
       if (!process_data()) return;
       continue;
     }
+    compact_input();  // command lines are read from the front
     const auto lf = input_.find('\n');
     if (lf == std::string::npos) {
       const std::size_t cap = state_ == State::command ? limits_.max_command_line : limits_.max_auth_line;
       if (input_.size() > cap) {  // keep nothing of an overlong line; answer when it ends
         discarding_ = true;
-        input_.clear();
+        clear_input();
       }
       return;
     }
@@ -369,27 +384,28 @@ void ServerSession::refuse_data(Reply r) {
 }
 
 bool ServerSession::process_data() {
-  const auto lf = input_.find('\n');
+  const auto lf = input_.find('\n', data_pos_);
   if (lf == std::string::npos) {
     // A line longer than the limit: refuse the message, keep only a possible trailing CR. The dot
     // added for transparency does not count (RFC 5321 §4.5.3.1.6).
-    const std::size_t stuffing = line_start_ && !input_.empty() && input_.front() == '.' ? 1 : 0;
-    if (input_.size() > limits_.max_text_line + stuffing) {
+    const std::size_t rest = input_.size() - data_pos_;
+    const std::size_t stuffing = line_start_ && rest > 0 && input_[data_pos_] == '.' ? 1 : 0;
+    if (rest > limits_.max_text_line + stuffing) {
       refuse_data(Reply{500, "5.5.2", {"Error: message line longer than " + std::to_string(limits_.max_text_line) + " bytes"}});
-      data_size_ += input_.size();
+      data_size_ += rest;
       const bool cr = input_.back() == '\r';
-      input_.clear();
+      clear_input();
       if (cr) input_ = "\r";
       line_start_ = false;
     }
     return false;
   }
-  std::string_view line(input_.data(), lf);
+  std::string_view line(input_.data() + data_pos_, lf - data_pos_);
   const bool crlf = !line.empty() && line.back() == '\r';
   if (crlf) line.remove_suffix(1);
   // End of data is only <CRLF>.<CRLF> (RFC 5321 §4.1.1.4); anything else is message content.
   if (line_start_ && previous_crlf_ && crlf && line == ".") {
-    input_.erase(0, lf + 1);
+    data_pos_ = lf + 1;
     finish_data();
     return true;
   }
@@ -425,7 +441,7 @@ bool ServerSession::process_data() {
     pending_data_ += "\r\n";
     if (pending_data_.size() >= data_event_bytes) emit(Event::Kind::data, std::exchange(pending_data_, {}));
   }
-  input_.erase(0, lf + 1);
+  data_pos_ = lf + 1;
   line_start_ = true;
   previous_crlf_ = crlf;
   return true;
@@ -468,7 +484,7 @@ void ServerSession::cmd_noop(std::string_view) { reply(250, "2.0.0", "Ok"); }
 void ServerSession::cmd_quit(std::string_view) {
   reply(221, "2.0.0", "Bye");
   state_ = State::closed;
-  input_.clear();
+  clear_input();
   emit(Event::Kind::close);
 }
 
@@ -482,7 +498,7 @@ void ServerSession::cmd_starttls(std::string_view args) {
   if (!policy_.tls_available || tls_active_) return error(502, "5.5.1", "Error: command not implemented");
   if (in_transaction_) return error(503, "5.5.1", "Error: MAIL transaction in progress");
   reply(220, "2.0.0", "Ready to start TLS");
-  input_.clear();  // RFC 3207 §4.2: nothing sent before the handshake may be used after it
+  clear_input();  // RFC 3207 §4.2: nothing sent before the handshake may be used after it
   state_ = State::waiting;
   waiting_for_ = Waiting::tls;
   emit(Event::Kind::start_tls);
@@ -496,7 +512,7 @@ void ServerSession::tls_started() {
   esmtp_ = false;
   authenticated_ = false;
   reset_transaction();
-  input_.clear();
+  clear_input();
   state_ = State::command;
   waiting_for_ = Waiting::none;
 }

@@ -105,6 +105,11 @@ class ServerSession {
   enum class Waiting { none, tls, auth, data };
 
   void process();
+  void process_input();
+  // Drops the DATA lines consumed so far from the front of input_ (one move per process(), not
+  // one per line), and empties it.
+  void compact_input();
+  void clear_input();
   void process_command_line(std::string_view line);
   bool process_data();  // false: needs more input
   void refuse_data(Reply reply);
@@ -138,6 +143,7 @@ class ServerSession {
   SessionHandler& handler_;
   State state_ = State::command;
   std::string input_;
+  std::size_t data_pos_ = 0;  // in DATA: input_ before this is consumed
   std::string output_;
   std::vector<Event> events_;
   std::size_t errors_ = 0;
