@@ -163,12 +163,13 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
   sqlite3_busy_timeout(db, static_cast<int>(std::min<std::int64_t>(busy_timeout.count(), 1 << 30)));
   // journal_mode=WAL is a property of the file (set by the writer, which opens first); the rest is
   // per connection. secure_delete overwrites deleted content, so a shredded key leaves no trace in
-  // free pages. temp_store=MEMORY keeps the statement journal of each SAVEPOINT (a group commit's
-  // job, a shred) in memory: by default SQLite moves one beyond 64 KiB to a temporary file, which
-  // would put the pages' old contents (wrapped keys a shred is erasing among them) on the disk
+  // free pages (content chunks, only ciphertext, are deleted with FAST: SqliteStore's
+  // delete_content). temp_store=MEMORY keeps the statement journal of each SAVEPOINT (a group
+  // commit's job, a shred) in memory: by default SQLite moves one beyond 64 KiB to a temporary
+  // file, which would put the pages' old contents (a shredded key's among them) on the disk
   // outside the database, and costs an open, writes and a close per commit. It holds the pages one
-  // savepoint changes that were in the database before its transaction, and is emptied when the
-  // savepoint is released.
+  // savepoint changes that were in the database before, and is emptied when the savepoint is
+  // released.
   const char* setup = role == Role::writer
                           ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                             " PRAGMA secure_delete=ON; PRAGMA journal_size_limit=67108864;"

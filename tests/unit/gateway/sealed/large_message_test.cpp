@@ -2,9 +2,9 @@
 // memory flat for 100 MB attachments): sealed by sealed::ContentWriter into a SqliteStore piece by
 // piece (begin_message, append_chunks, commit, as the ingest streams DATA), then opened through
 // sealed::ContentReader with the key ring's private half, one chunk at a time, with a running
-// SHA-256 on both sides. The process's own peak resident set (VmHWM in /proc/self/status) may grow by
-// well under 32 MB. Disabled in the ordinary run; CTest runs it on its own (unit.gateway.large_message)
-// so that the peak belongs to this test alone.
+// SHA-256 on both sides, then shredded. The process's own peak resident set (VmHWM in
+// /proc/self/status) may grow by well under 32 MB. Disabled in the ordinary run; CTest runs it on
+// its own (unit.gateway.large_message) so that the peak belongs to this test alone.
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -131,12 +131,19 @@ BOOST_AUTO_TEST_CASE(a_100_mb_message_is_stored_and_opened_with_flat_memory, *bo
   const double open_s = seconds_since(open_started);
   BOOST_TEST(released == total);
   BOOST_TEST((sent.finish() == received.finish()));
+  reader->reset();
+
+  // ---- shred: the key and every chunk go, in one savepoint of the writer ----
+  auto shredded = store->shred(id, store::ShredReason::erased, "admin");
+  BOOST_REQUIRE_MESSAGE(shredded.ok(), (shredded.ok() ? "" : shredded.error().message));
+  BOOST_TEST(*shredded);
+  BOOST_TEST(*store->for_each_chunk(id, [](auto, auto) { return true; }) == 0u);
 
   const long hwm_after = status_kb("VmHWM");
   const long base = reset ? rss_before : std::min(rss_before, hwm_before);
   const long growth_kb = hwm_after - base;
-  BOOST_TEST_MESSAGE("100 MB sealed into SqliteStore (" << appended << " pieces, " << seal_s << " s) and opened ("
-                                                        << open_s << " s): peak RSS grew by " << growth_kb
+  BOOST_TEST_MESSAGE("100 MB sealed into SqliteStore (" << appended << " pieces, " << seal_s << " s), opened ("
+                                                        << open_s << " s) and shredded: peak RSS grew by " << growth_kb
                                                         << " kB (baseline " << base << " kB, peak " << hwm_after
                                                         << " kB" << (reset ? "" : ", peak not reset") << ")");
   BOOST_TEST(growth_kb < 32 * 1024);

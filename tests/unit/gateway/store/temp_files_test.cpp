@@ -1,9 +1,8 @@
 // The writer keeps every statement journal in memory: a savepoint that changes more than 64 KiB of
-// pages already in the database (a shred overwriting a message's chunks, a commit reusing their
-// freed pages) would otherwise have SQLite copy those pages' old contents to a temporary file
-// outside the database, wrapped keys a shred is erasing among them. SQLite unlinks such a file as
-// soon as it is open, so the test watches the temporary directory with inotify for any file made
-// in it.
+// pages already in the database (here a commit reusing the pages a shred freed) would otherwise
+// have SQLite copy those pages' old contents to a temporary file outside the database. SQLite
+// unlinks such a file as soon as it is open, so the test watches the temporary directory with
+// inotify for any file made in it. (unit.gateway.large_message bounds the memory this takes.)
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -59,7 +58,7 @@ BOOST_FIXTURE_TEST_CASE(shredding_and_reusing_freed_pages_write_no_temporary_fil
   auto store = open();
   BOOST_TEST_REQUIRE(temp.created() == 0u);  // opening made none: the watch starts clean
 
-  // 400 KB of chunks, then their shred: secure_delete overwrites all those pages in one savepoint.
+  // 400 KB of chunks, then their shred.
   BOOST_TEST_REQUIRE(store->commit(whole_message("big", 100, 4000)).ok());
   BOOST_TEST_REQUIRE(*store->shred("big", ShredReason::erased, "admin"));
   // A new message of the same size fills the freed pages: their old contents are journaled again.
