@@ -139,12 +139,12 @@ class ReaderPool {
 class ReadTransaction {
  public:
   explicit ReadTransaction(Connection& db) : db_(db) {
-    if (db_.in_transaction()) return;
+    if (db_.in_transaction()) return;  // a read scope's: it ends it
     auto q = db_.query(sql::begin_read);
-    ok_ = q && q->run().ok();
+    began_ = q && q->run().ok();
   }
   ~ReadTransaction() {
-    if (!ok_) return;
+    if (!began_) return;
     if (auto q = db_.query(sql::end_read)) (void)q->run();
   }
   ReadTransaction(const ReadTransaction&) = delete;
@@ -152,7 +152,7 @@ class ReadTransaction {
 
  private:
   Connection& db_;
-  bool ok_ = false;
+  bool began_ = false;  // this object started the transaction, so it ends it
 };
 
 // Store::ReadScope: pins one read connection to this thread and holds one read transaction on it.
