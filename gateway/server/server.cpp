@@ -299,10 +299,13 @@ asio::awaitable<bool> Server::wait_until_idle(std::chrono::steady_clock::time_po
 
 asio::awaitable<void> Server::shutdown(std::string reason) {
   using std::chrono::steady_clock;
+  // Every service drains before "stopping" is logged: whatever arrives after the line is handled as
+  // during a stop (a portal answer says Connection: close).
+  const std::size_t active_at_stop = active();
+  for (auto& s : services_) s->drain();
   logger_.info("stopping", {{"reason", reason},
                             {"grace_ms", static_cast<long long>(options_.grace.count())},
-                            {"active", active()}});
-  for (auto& s : services_) s->drain();
+                            {"active", active_at_stop}});
 
   if (!co_await wait_until_idle(steady_clock::now() + options_.grace)) {
     logger_.warning("grace_period_over", {{"active", active()}});
