@@ -135,7 +135,8 @@ asio::awaitable<Connection::Io> Connection::read_some(std::string_view& bytes) {
     if (!ec) {
       thread_local std::vector<char> shared(64 * 1024);
       if (shared.size() < setup_->settings.read_buffer) shared.resize(setup_->settings.read_buffer);
-      socket_.non_blocking(true, ec);
+      // Set once per connection: each call is an ioctl, and asio remembers the mode.
+      if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
       std::size_t n = 0;
       if (!ec) n = socket_.read_some(asio::buffer(shared.data(), std::max<std::size_t>(setup_->settings.read_buffer, 1024)), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
