@@ -61,14 +61,29 @@ StoreStats GroupCommitWriter::stats() const {
 void GroupCommitWriter::run() {
   for (;;) {
     std::deque<std::unique_ptr<WriteJob>> group;
+    const std::optional<std::chrono::milliseconds> idle_in = tx_.idle_work_in();
+    bool idle = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && group.size() < options_.max_group) {
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (idle_in) {
+        idle = !wake_.wait_for(lock, *idle_in, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
+      if (!idle && queue_.empty()) {  // stopping and drained: what was put off runs now
+        lock.unlock();
+        if (tx_.idle_work_in()) tx_.idle_work();
+        return;
+      }
+      while (!idle && !queue_.empty() && group.size() < options_.max_group) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+    }
+    if (idle) {
+      tx_.idle_work();
+      continue;
     }
     run_group(group);
   }

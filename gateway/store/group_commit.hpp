@@ -8,6 +8,7 @@
 // Backend-neutral: SQLite and PostgreSQL both have SAVEPOINT / RELEASE / ROLLBACK TO.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -42,6 +43,11 @@ class TransactionControl {
   // Called after each successful COMMIT, on the writer thread (e.g. a checkpoint after shredding).
   // `more_waiting`: further requests are already queued, so the next group starts at once.
   virtual void after_commit(bool /*more_waiting*/) {}
+  // Work after_commit() put off (a paced checkpoint): how long until it is due, or none. Asked on
+  // the writer thread before it waits for requests; when the writer has had nothing to do for that
+  // long it calls idle_work(), and it calls it once more before its thread ends.
+  virtual std::optional<std::chrono::milliseconds> idle_work_in() { return std::nullopt; }
+  virtual void idle_work() {}
 };
 
 // One write request. apply() runs inside a savepoint and may run more than once (when its group's

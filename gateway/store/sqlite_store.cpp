@@ -447,23 +447,44 @@ class SqliteTransaction final : public TransactionControl {
   }
 
   // After a shred, fold the log into the database and truncate it, so old copies of the wrapped
-  // key do not linger in the WAL. Skipped (and tried again after the next commit) while a reader
-  // holds an old snapshot; never waits. While more writes are queued, at most once per
-  // checkpoint_interval: under a steady stream of deliveries every commit follows a shred, and a
-  // checkpoint per commit (copy the pages, fsync the database, truncate the log) would cost more
-  // than the commits. As soon as the writer has nothing queued, a wanted checkpoint runs at once.
-  void after_commit(bool more_waiting) override {
-    if (!checkpoint_wanted_.load()) return;
-    const auto now = clock_.steady_now();
-    if (more_waiting && last_checkpoint_ && now - *last_checkpoint_ < checkpoint_interval_) return;
-    last_checkpoint_ = now;
+  // key do not linger in the WAL: at most once per checkpoint_interval, and never later than that
+  // after the shred. The first shred after a quiet interval is checkpointed before its commit is
+  // reported (`message revoke` returns with the key gone from every file); under a steady stream
+  // of deliveries, where every commit follows a shred, the writer checkpoints once per interval,
+  // and when it falls idle sooner the checkpoint waits for the interval's end (idle_work).
+  // A checkpoint per commit (copy the pages, fsync the database, truncate the log, grow it again)
+  // would cost more than the commits. A checkpoint a reader blocks by holding an old snapshot is
+  // skipped, never waited for, and tried again an interval later.
+  void after_commit(bool /*more_waiting*/) override {
+    if (checkpoint_wanted_.load() && !checkpoint_in()) checkpoint();
+  }
+
+  std::optional<std::chrono::milliseconds> idle_work_in() override {
+    if (!checkpoint_wanted_.load()) return std::nullopt;
+    return checkpoint_in().value_or(std::chrono::milliseconds::zero());
+  }
+
+  void idle_work() override {
+    if (checkpoint_wanted_.load()) checkpoint();
+  }
+
+ private:
+  // How long until the next checkpoint may run; none when it may run now.
+  std::optional<std::chrono::milliseconds> checkpoint_in() const {
+    if (!last_checkpoint_) return std::nullopt;
+    const auto since = clock_.steady_now() - *last_checkpoint_;
+    if (since >= checkpoint_interval_) return std::nullopt;
+    return std::chrono::ceil<std::chrono::milliseconds>(checkpoint_interval_ - since);
+  }
+
+  void checkpoint() {
+    last_checkpoint_ = clock_.steady_now();
     sqlite3_busy_timeout(db_.raw(), 0);
     const int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     sqlite3_busy_timeout(db_.raw(), static_cast<int>(busy_timeout_.count()));
     if (rc == SQLITE_OK) checkpoint_wanted_.store(false);
   }
 
- private:
   Connection& db_;
   bool durable_ = true;  // the connection's synchronous setting is FULL
   std::chrono::milliseconds busy_timeout_;

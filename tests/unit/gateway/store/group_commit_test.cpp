@@ -2,7 +2,9 @@
 // fails alone; a transaction the backend abandons or a failed COMMIT is reported to every request
 // it touched. First with a scripted transaction (exact counts), then on SQLite under concurrency,
 // and with the database full.
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <latch>
 #include <mutex>
@@ -29,6 +31,10 @@ class ScriptedTransaction final : public TransactionControl {
   Status rollback_to_savepoint() override { return log("ROLLBACK TO"), ok_status(); }
   Status commit() override {
     log("COMMIT");
+    {
+      std::lock_guard lock(mutex_);
+      committed_since_idle_ = true;
+    }
     open_ = false;
     if (fail_commit) return sinetti::make_error("disk I/O error");
     return ok_status();
@@ -38,6 +44,28 @@ class ScriptedTransaction final : public TransactionControl {
   void after_commit(bool more_waiting) override {
     std::lock_guard lock(mutex_);
     after_commit_.push_back(more_waiting);
+  }
+  // Work put off until the writer is idle: due `idle_in` after the last commit, done by idle_work().
+  std::optional<std::chrono::milliseconds> idle_work_in() override {
+    std::lock_guard lock(mutex_);
+    return idle_in_;
+  }
+  void idle_work() override {
+    std::lock_guard lock(mutex_);
+    log_locked(committed_since_idle_ ? "IDLE WORK" : "IDLE WORK (nothing committed)");
+    idle_in_.reset();
+    committed_since_idle_ = false;
+    idle_done_.notify_all();
+  }
+  void put_off(std::chrono::milliseconds in) {
+    std::lock_guard lock(mutex_);
+    idle_in_ = in;
+  }
+  bool wait_idle_work(std::chrono::seconds limit) {
+    std::unique_lock lock(mutex_);
+    return idle_done_.wait_for(lock, limit, [&] {
+      return std::count(verbs_.begin(), verbs_.end(), "IDLE WORK") > 0;
+    });
   }
   void abandon() { open_ = false; }
   std::vector<bool> after_commits() {
@@ -55,9 +83,13 @@ class ScriptedTransaction final : public TransactionControl {
  private:
   void log(std::string v) {
     std::lock_guard lock(mutex_);
-    verbs_.push_back(std::move(v));
+    log_locked(std::move(v));
   }
+  void log_locked(std::string v) { verbs_.push_back(std::move(v)); }
   std::mutex mutex_;
+  std::condition_variable idle_done_;
+  std::optional<std::chrono::milliseconds> idle_in_;
+  bool committed_since_idle_ = false;
   std::vector<std::string> verbs_;
   std::vector<bool> after_commit_;
   bool open_ = false;
@@ -144,6 +176,35 @@ BOOST_AUTO_TEST_CASE(after_commit_is_told_whether_more_requests_wait) {
   writer.stop();
   // The first group commits with request 1 waiting; after the second the writer is idle.
   BOOST_TEST(tx.after_commits() == (std::vector<bool>{true, false}));
+}
+
+BOOST_AUTO_TEST_CASE(put_off_work_runs_once_the_writer_has_been_idle_that_long) {
+  ScriptedTransaction tx;
+  Outcomes out;
+  GroupCommitWriter writer(tx, {});
+  writer.start();
+  // The request puts work off, as a shred puts off its checkpoint.
+  writer.submit(job(0, out, [&] { return tx.put_off(std::chrono::milliseconds(50)), ok_status(); }));
+  BOOST_TEST_REQUIRE(tx.wait_idle_work(std::chrono::seconds(30)));
+  writer.stop();  // nothing is put off any more: stopping does not run it again
+  const auto v = tx.verbs();
+  BOOST_TEST(std::count(v.begin(), v.end(), "IDLE WORK") == 1);
+  BOOST_TEST(std::count(v.begin(), v.end(), "IDLE WORK (nothing committed)") == 0);
+  BOOST_TEST_REQUIRE(out.results.size() == 1u);
+  BOOST_TEST(out.results[0].second.ok());
+}
+
+BOOST_AUTO_TEST_CASE(put_off_work_runs_when_the_writer_stops) {
+  ScriptedTransaction tx;
+  Outcomes out;
+  GroupCommitWriter writer(tx, {});
+  writer.start();
+  writer.submit(job(0, out, [&] { return tx.put_off(std::chrono::hours(1)), ok_status(); }));
+  writer.stop();
+  const auto v = tx.verbs();
+  BOOST_TEST_REQUIRE(!v.empty());
+  BOOST_TEST(v.back() == "IDLE WORK");
+  BOOST_TEST(std::count(v.begin(), v.end(), "IDLE WORK") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(without_group_commit_every_request_is_its_own_transaction) {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <thread>
 
 #include "store_fixture.hpp"
 
@@ -226,6 +227,35 @@ BOOST_FIXTURE_TEST_CASE(async_completion_is_called_after_commit, Fixture) {
   BOOST_TEST(done.get_future().get().ok());
   BOOST_TEST(store->find_message("a1")->has_value());
   BOOST_TEST(!store->find_message("a2")->has_value());
+}
+
+// Checkpoints are paced: a shred within checkpoint_interval of the last checkpoint leaves its key in
+// the log until the interval ends, then the idle writer checkpoints without another commit.
+BOOST_FIXTURE_TEST_CASE(a_shred_soon_after_a_checkpoint_is_checkpointed_when_the_interval_ends, Fixture) {
+  auto o = options();
+  o.checkpoint_interval = std::chrono::milliseconds(2000);
+  auto store = open(o);
+  const Bytes first_key(16, 0x3a);
+  const Bytes second_key = {0x8d, 0x21, 0xf4, 0x6e, 0x0b, 0x97, 0xc3, 0x58, 0x1d, 0xa2, 0x7f, 0xe6, 0x44, 0x39, 0xb0, 0x05};
+  for (const auto& [id, key] : {std::pair{"p1", first_key}, std::pair{"p2", second_key}}) {
+    auto b = whole_message(id, 1);
+    b.messages[0].meta->wrapped_key = key;
+    BOOST_TEST_REQUIRE(store->commit(b).ok());
+  }
+  const std::string wal = db_path.string() + "-wal";
+  BOOST_TEST_REQUIRE(file_contains(wal, second_key));
+  BOOST_TEST_REQUIRE(*store->shred("p1", ShredReason::erased, "admin"));  // checkpointed at once
+  BOOST_TEST(!file_contains(wal, second_key));
+  BOOST_TEST_REQUIRE(*store->shred("p2", ShredReason::erased, "admin"));
+  // The row is cleared in the log; the database file keeps the page's old copy until the checkpoint.
+  const auto shredded = std::chrono::steady_clock::now();
+  BOOST_TEST(file_contains(db_path, second_key));
+  bool gone = false;
+  while (!gone && std::chrono::steady_clock::now() - shredded < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gone = !file_contains(db_path, second_key) && !file_contains(wal, second_key);
+  }
+  BOOST_TEST(gone);
 }
 
 BOOST_FIXTURE_TEST_CASE(shredding_destroys_key_chunks_tokens_and_pins_and_keeps_the_row, Fixture) {
