@@ -418,7 +418,7 @@ void ClientSession::pump() {
   // Without pipelining every RCPT reply is in: DATA only if one was accepted. With pipelining DATA
   // goes last in the group (RFC 2920 §3.1) and its reply tells what the server made of them.
   if (pending_.empty() && accepted_count() == 0) {
-    quit();
+    end_transaction();
     return;
   }
   send("DATA");
@@ -433,6 +433,7 @@ void ClientSession::on_transaction(const ServerReply& reply) {
   }
   const Pending p = pending_.front();
   pending_.pop_front();
+  if (reply.code == 421) server_closing_ = true;
   switch (p.kind) {
     case Pending::Kind::mail:
       if (reply.kind() == 2) {
@@ -472,14 +473,14 @@ void ClientSession::on_transaction(const ServerReply& reply) {
       }
       if (reply.kind() == 4 || reply.kind() == 5) {
         if (!mail_refused_) decide_open(reply, reply.kind() == 5 ? Outcome::failed : Outcome::deferred);
-        quit();
+        end_transaction();
         return;
       }
       protocol_error("unexpected reply " + std::to_string(reply.code) + " to DATA");
       return;
   }
   if (mail_refused_) {
-    if (pending_.empty()) quit();
+    if (pending_.empty()) end_transaction();
     return;
   }
   pump();
@@ -541,6 +542,18 @@ void ClientSession::timed_out() {
     decide_open(Outcome::deferred, "4.4.2", 0, "timeout while waiting for " + std::string(stage_name(stage())));
   }
   close();
+}
+
+void ClientSession::end_transaction() {
+  // The server refused the message (MAIL, every RCPT, or DATA) but not the session: with keep_open
+  // the connection carries the next message, whose session starts with RSET, rather than being
+  // closed and opened again. 421 means the server is closing (RFC 5321 §3.8): QUIT as usual.
+  if (options_.keep_open && !server_closing_) {
+    reusable_ = true;
+    state_ = State::done;
+    return;
+  }
+  quit();
 }
 
 void ClientSession::quit() {

@@ -5,8 +5,9 @@
 // deadlines. Untrusted input: every byte the server sends, parsed under ReplyLimits.
 //
 // One session delivers one message: greeting, EHLO, STARTTLS and EHLO again, AUTH, MAIL, RCPT...,
-// DATA, the body, QUIT. With keep_open the session ends after the reply to the end of data without
-// QUIT, and reusable() says whether the connection may carry another message: a session resumed on
+// DATA, the body, QUIT. With keep_open the session ends without QUIT after the reply that ends the
+// transaction (to the end of data, or the refusal of MAIL, of every RCPT or of DATA), and
+// reusable() says whether the connection may carry another message: a session resumed on
 // it (the Resumed constructor) starts with RSET, and a refused or lost RSET is a failed probe — the
 // transport takes another connection, nothing of this message has been sent. Outcomes per recipient follow the reply that decided them (2xx delivered,
 // 4xx deferred, 5xx failed). Replies that concern the connection rather than the message — the
@@ -139,6 +140,7 @@ class ClientSession {
   void start_transaction();
   void pump();
   void send(std::string command);
+  void end_transaction();  // the message was refused: QUIT, or with keep_open leave it reusable
   void quit();
   void close();
 
@@ -169,6 +171,7 @@ class ClientSession {
   bool mail_sent_ = false;
   bool mail_ok_ = false;
   bool mail_refused_ = false;
+  bool server_closing_ = false;  // a transaction reply was 421
   bool data_sent_ = false;
   bool body_discarded_ = false;  // 354 without accepted recipients: send only "."
   std::size_t next_rcpt_ = 0;

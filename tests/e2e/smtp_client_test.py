@@ -371,6 +371,8 @@ class SmtpClient(unittest.TestCase):
                               {"ok2@example.com": "delivered"}])
             got = server.messages()
             self.assertEqual([m["rcpt_tos"] for m in got], [["ok1@example.com"], ["ok2@example.com"]])
+            # The refusal ended the transaction, not the connection: the next message's RSET reused it.
+            self.assertEqual(len({tuple(m["peer"]) for m in got}), 1, got)
         finally:
             server.stop()
 

@@ -462,6 +462,62 @@ BOOST_AUTO_TEST_CASE(keep_open_after_a_refused_message_still_reuses_but_not_afte
   }
 }
 
+// A refused transaction leaves the connection as clean as a delivered one: with keep_open it ends
+// without QUIT once every pipelined reply is in, and the next message's RSET starts afresh.
+BOOST_AUTO_TEST_CASE(keep_open_after_a_refused_mail_rcpt_or_data_reuses_the_connection) {
+  const std::string handshake = "220 mx\r\n250-mx\r\n250 PIPELINING\r\n";
+  {  // MAIL refused; the pipelined RCPT and DATA are answered too, then the session ends
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+    s.feed(handshake);
+    (void)s.take_output();
+    s.feed("550 5.7.1 sender refused\r\n503 5.5.1 no MAIL\r\n");
+    BOOST_TEST((s.want() != ClientSession::Want::done));  // the reply to DATA is still to come
+    s.feed("503 5.5.1 no valid recipients\r\n");
+    BOOST_TEST((s.want() == ClientSession::Want::done));
+    BOOST_TEST(s.take_output().empty());
+    BOOST_TEST(s.reusable());
+    BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::failed));
+  }
+  {  // every RCPT refused, DATA refused
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com", "b@example.com"}));
+    s.feed(handshake);
+    (void)s.take_output();
+    s.feed("250 ok\r\n550 5.1.1 no such user\r\n452 4.2.2 mailbox full\r\n554 5.5.1 no valid recipients\r\n");
+    BOOST_TEST((s.want() == ClientSession::Want::done));
+    BOOST_TEST(s.take_output().empty());
+    BOOST_TEST(s.reusable());
+    BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::failed));
+    BOOST_TEST((s.result().recipients.at(1).outcome == Outcome::deferred));
+  }
+  {  // without pipelining: the RCPT refused, no DATA sent
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+    s.feed("220 mx\r\n250 mx\r\n");
+    BOOST_TEST(s.take_output() == "EHLO gw.example.fi\r\nMAIL FROM:<sender@example.fi>\r\n");
+    s.feed("250 ok\r\n");
+    BOOST_TEST(s.take_output() == "RCPT TO:<a@example.com>\r\n");
+    s.feed("550 5.1.1 no such user\r\n");
+    BOOST_TEST((s.want() == ClientSession::Want::done));
+    BOOST_TEST(s.take_output().empty());
+    BOOST_TEST(s.reusable());
+  }
+  {  // 421 to MAIL: the server is closing, so QUIT and no reuse
+    ClientSession s(keep_open_options(), envelope_to({"a@example.com"}));
+    s.feed(handshake);
+    (void)s.take_output();
+    s.feed("421 4.3.2 shutting down\r\n503 no MAIL\r\n503 no recipients\r\n");
+    BOOST_TEST(s.take_output() == "QUIT\r\n");
+    BOOST_TEST(!s.reusable());
+    BOOST_TEST((s.result().recipients.at(0).outcome == Outcome::deferred));
+  }
+  {  // keep_open off: QUIT as before
+    ClientSession s(plain_options(), envelope_to({"a@example.com"}));
+    s.feed(handshake);
+    (void)s.take_output();
+    s.feed("250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n");
+    BOOST_TEST(s.take_output() == "QUIT\r\n");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_resumed_session_starts_with_rset_and_keeps_what_the_connection_has) {
   Resumed r;
   r.capabilities.pipelining = true;
