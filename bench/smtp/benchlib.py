@@ -132,6 +132,18 @@ def proc_pss_kib(pid):
     return 0
 
 
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after "pid (comm)" — state first, then ppid, ... (stat(5) field 3
+    on) — or None for a process that is gone. comm may hold spaces and parentheses, so the split is
+    after the last ')'."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2:].split()
+
+
 def tree_cpu_seconds(pid):
     """CPU time (user + system, seconds) a process and its descendants have used so far: the live
     ones as /proc shows them now, the ended ones through the times their parents reaped (cutime,
@@ -140,14 +152,9 @@ def tree_cpu_seconds(pid):
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for p in [pid, *descendants_of(pid)]:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        # after ") ": state is field 3 of stat(5); utime, stime, cutime, cstime are fields 14 to 17
-        total += sum(int(x) for x in fields[11:15])
+        fields = stat_fields(p)
+        if fields:  # utime, stime, cutime, cstime: stat(5) fields 14 to 17
+            total += sum(int(x) for x in fields[11:15])
     return total / tick
 
 
@@ -161,16 +168,8 @@ def children_of(pid):
     """PIDs whose parent is pid (read from /proc, no ps)."""
     kids = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid and fields[0] != "Z":
+        fields = stat_fields(entry) if entry.isdigit() else None
+        if fields and len(fields) > 1 and int(fields[1]) == pid and fields[0] != "Z":
             kids.append(int(entry))
     return kids
 
@@ -309,15 +308,8 @@ class Supervisor:
 def _zombie_children(pid):
     out = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and fields[0] == "Z" and int(fields[1]) == pid:
+        fields = stat_fields(entry) if entry.isdigit() else None
+        if fields and len(fields) > 1 and fields[0] == "Z" and int(fields[1]) == pid:
             out.append(int(entry))
     return out
 
@@ -667,12 +659,8 @@ postlog    unix-dgram n - n - 1 postlogd
 
 
 def _state(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-        return stat[stat.rfind(")") + 2:].split()[0]
-    except OSError:
-        return None
+    fields = stat_fields(pid)
+    return fields[0] if fields else None
 
 
 # ---------------------------------------------------------------------------------------------
