@@ -1,62 +1,28 @@
-// Loading, checking and rendering templates with kainjow/mustache.
+// Loading and checking templates (kainjow/mustache) and rendering them (template_engine.hpp).
 #include "gateway/i18n/templates.hpp"
 
 #include <kainjow/mustache.hpp>
 
 #include <fstream>
 #include <iterator>
-#include <mutex>
 #include <system_error>
 
 #include "gateway/i18n/builtin_templates.hpp"
+#include "gateway/i18n/template_engine.hpp"
 
 namespace sinetti::i18n {
 
-namespace mustache = kainjow::mustache;
-
-namespace {
-
-std::string html_escape(const std::string& s);
-std::string no_escape(const std::string& s) { return s; }
-
-}  // namespace
-
-// A template parsed once, when the set is loaded. kainjow's render() is a non-const member (it
-// records errors in the object), so renders never share one parsed tree: each takes a parsed copy
-// from a small pool of idle ones (copying the prototype when the pool is empty) and hands it back
-// afterwards. A set loaded again (SIGHUP) parses its files again into new Compiled objects.
+// A template parsed once, when the set is loaded: kainjow/mustache checks it (and words the error an
+// operator sees), and the same text is parsed into the program every render runs (template_engine.hpp).
+// A set loaded again (SIGHUP) parses its files again into new Compiled objects.
 struct Templates::Compiled {
   std::string source;  // "built-in" or the file's path
-  std::optional<mustache::mustache> prototype;  // the parsed text; escaping by the file's extension
-
-  static constexpr std::size_t max_idle = 32;  // parsed copies kept for reuse
-  mutable std::mutex mutex;
-  mutable std::vector<std::unique_ptr<mustache::mustache>> idle;  // guarded by mutex
-
+  bool html = false;   // escaping by the file's extension
   std::size_t size_hint = 0;  // what a render is reserved for: the text and some room for values
+  detail::TemplateProgram program;
 
-  Compiled(std::string src, const std::string& text, bool html) : source(std::move(src)) {
-    size_hint = text.size() + text.size() / 4 + 256;
-    prototype.emplace(text);
-    prototype->set_custom_escape(html ? html_escape : no_escape);
-  }
-
-  std::unique_ptr<mustache::mustache> take() const {
-    {
-      std::lock_guard lock(mutex);
-      if (!idle.empty()) {
-        auto m = std::move(idle.back());
-        idle.pop_back();
-        return m;
-      }
-    }
-    return std::make_unique<mustache::mustache>(*prototype);  // concurrent copies only read it
-  }
-
-  void give_back(std::unique_ptr<mustache::mustache> m) const {
-    std::lock_guard lock(mutex);
-    if (idle.size() < max_idle) idle.push_back(std::move(m));
-  }
+  Compiled(std::string src, bool is_html, detail::TemplateProgram p, std::size_t text_size)
+      : source(std::move(src)), html(is_html), size_hint(text_size + text_size / 4 + 256), program(std::move(p)) {}
 };
 
 namespace {
@@ -78,75 +44,19 @@ Result<std::string> read_small_file(const std::filesystem::path& path) {
 
 // Mustache's "standalone" rule — a line holding only a section, inverted-section, end or comment tag
 // leaves no line behind — which this version of kainjow/mustache applies only to sections that are
-// rendered. Such lines are reduced to the bare tag before parsing. kainjow also drops any rendered
-// line that is blank and touched a section tag, which would eat a deliberate empty line after a
-// section; empty lines are therefore held open with a marker byte that render() removes again.
-constexpr char blank_line_marker = '\x1f';
-
-std::string strip_standalone_lines(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
-    const std::string_view line = text.substr(0, eol == std::string_view::npos ? text.size() : eol + 1);
-    text.remove_prefix(line.size());
-    if (line == "\n" || line == "\r\n") {
-      out.push_back(blank_line_marker);
-      out.append(line);
-      continue;
-    }
-    std::string_view trimmed = line;
-    while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t')) trimmed.remove_prefix(1);
-    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == ' ' || trimmed.back() == '\t')) {
-      trimmed.remove_suffix(1);
-    }
-    const bool standalone = trimmed.size() > 5 && trimmed.starts_with("{{") && trimmed.ends_with("}}") &&
-                            std::string_view("#^/!").find(trimmed[2]) != std::string_view::npos &&
-                            trimmed.find("}}") == trimmed.size() - 2;
-    out.append(standalone ? trimmed : line);
-  }
-  return out;
-}
-
-mustache::data to_data(const TemplateMap& values);
-
-mustache::data to_data(const TemplateValue& v) {
-  if (const auto* s = std::get_if<std::string>(&v.value)) return mustache::data(*s);
-  if (const auto* b = std::get_if<bool>(&v.value)) return *b ? mustache::data(mustache::data::type::bool_true)
-                                                             : mustache::data(mustache::data::type::bool_false);
-  mustache::data list{mustache::data::type::list};
-  for (const auto& item : std::get<std::vector<TemplateMap>>(v.value)) list.push_back(to_data(item));
-  return list;
-}
-
-// Values are moved into place with operator[]: kainjow's set() copies the whole subtree again.
-mustache::data to_data(const TemplateMap& values) {
-  mustache::data d;
-  for (const auto& [key, value] : values) {
-    // An empty string counts as absent, so `{{#subject}}` sections disappear when there is none.
-    if (const auto* s = std::get_if<std::string>(&value.value); s && s->empty()) {
-      d[key] = mustache::data(mustache::data::type::bool_false);
-      continue;
-    }
-    d[key] = to_data(value);
-  }
-  return d;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
+// rendered. Such lines are reduced to the bare tag before parsing (detail::strip_standalone_lines).
+// kainjow also drops any rendered line that is blank and touched a section tag, which would eat a
+// deliberate empty line after a section; empty lines are therefore held open with a marker byte
+// (detail::blank_line_marker) that render() removes again.
+Result<std::shared_ptr<const Templates::Compiled>> compile(std::string source, std::string_view name,
+                                                          std::string_view text) {
+  const std::string prepared = detail::strip_standalone_lines(text);
+  const std::string where = source == "built-in" ? std::string(name) : source;
+  kainjow::mustache::mustache checked(prepared);
+  if (!checked.is_valid()) return make_error("template " + where + ": " + checked.error_message());
+  auto program = detail::TemplateProgram::parse(prepared);
+  if (!program) return make_error("template " + where + ": " + program.error().message);
+  return std::make_shared<const Templates::Compiled>(std::move(source), is_html(name), std::move(*program), prepared.size());
 }
 
 }  // namespace
@@ -154,8 +64,9 @@ std::string html_escape(const std::string& s) {
 Result<std::shared_ptr<const Templates>> Templates::load(const std::optional<std::filesystem::path>& override_dir) {
   auto t = std::make_shared<Templates>();
   for (const auto& b : detail::builtin_templates()) {
-    t->templates_.emplace(std::string(b.file),
-                          std::make_shared<Compiled>("built-in", strip_standalone_lines(b.text), is_html(b.file)));
+    auto compiled = compile("built-in", b.file, b.text);
+    if (!compiled) return compiled.error();
+    t->templates_.emplace(std::string(b.file), std::move(*compiled));
   }
   if (override_dir) {
     std::error_code ec;
@@ -170,13 +81,9 @@ Result<std::shared_ptr<const Templates>> Templates::load(const std::optional<std
       }
       auto text = read_small_file(entry.path());
       if (!text) return text.error();
-      t->templates_[name] = std::make_shared<Compiled>(entry.path().string(), strip_standalone_lines(*text), is_html(name));
-    }
-  }
-  for (const auto& [name, compiled] : t->templates_) {
-    if (!compiled->prototype->is_valid()) {
-      return make_error("template " + (compiled->source == "built-in" ? name : compiled->source) + ": " +
-                        compiled->prototype->error_message());
+      auto compiled = compile(entry.path().string(), name, *text);
+      if (!compiled) return compiled.error();
+      t->templates_[name] = std::move(*compiled);
     }
   }
   return std::shared_ptr<const Templates>(std::move(t));
@@ -194,15 +101,10 @@ Result<std::string> Templates::render(std::string_view kind, config::Language la
     }
   }
   if (found == nullptr) return make_error("no template " + std::string(kind) + ext);
-  auto tmpl = found->take();
-  // Straight into one string: kainjow's own render(data) goes through an ostringstream, one
-  // formatted insertion per line.
   std::string out;
   out.reserve(found->size_hint);
-  tmpl->render(to_data(values), [&out](const std::string& piece) { out.append(piece); });
-  std::erase(out, blank_line_marker);
-  if (!tmpl->is_valid()) return make_error("template " + std::string(kind) + ": " + tmpl->error_message());
-  found->give_back(std::move(tmpl));  // a copy that failed keeps its error: not reused
+  found->program.render(values, found->html, out);
+  std::erase(out, detail::blank_line_marker);
   return out;
 }
 

@@ -103,11 +103,13 @@ Result<std::string> render_page(const i18n::Templates& templates, const config::
                          {"href", std::string(path) + "?lang=" + config::to_string(l)},
                          {"current", l == language}});
   }
-  i18n::TemplateMap layout = {{"lang", config::to_string(language)},
-                              {"organisation", config.instance.name},
-                              {"title", page->title},
-                              {"content", page->body},
-                              {"languages", std::move(languages)}};
+  // Emplaced, not an initializer list: that would copy the page's body and the language list again.
+  i18n::TemplateMap layout;
+  layout.emplace("lang", config::to_string(language));
+  layout.emplace("organisation", config.instance.name);
+  layout.emplace("title", std::move(page->title));
+  layout.emplace("content", std::move(page->body));
+  layout.emplace("languages", std::move(languages));
   return templates.render("layout", language, layout, i18n::Escape::html);
 }
 

@@ -133,6 +133,14 @@ BOOST_AUTO_TEST_CASE(operator_directory_overrides_and_is_checked) {
   BOOST_TEST_REQUIRE(!b.ok());
   BOOST_TEST(b.error().message.find((broken.path / "notification.fi.txt").string()) != std::string::npos, b.error().message);
 
+  // A partial would render a value (a subject, a team's name) as a template: refused, with the file.
+  TempDir partial;
+  partial.write("notification.sv.txt", "Subject: x\n\n{{> subject}}\n");
+  auto pt = Templates::load(partial.path);
+  BOOST_TEST_REQUIRE(!pt.ok());
+  BOOST_TEST(pt.error().message.find((partial.path / "notification.sv.txt").string() + ": partial tags") != std::string::npos,
+             pt.error().message);
+
   TempDir misnamed;
   misnamed.write("notifcation.fi.txt", "Subject: x\n\nbody\n");
   auto mn = Templates::load(misnamed.path);
