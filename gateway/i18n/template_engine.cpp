@@ -146,6 +146,8 @@ struct TemplateProgram::Frame {
   const TemplateMap* map = nullptr;
   const TemplateValue* value = nullptr;
 
+  // An empty string counts as false (as the gateway's values always did for kainjow), so a
+  // `{{#subject}}` section disappears when there is no subject.
   enum class Kind { missing, object, string, truthy, falsy, list };
   Kind kind() const {
     if (map != nullptr) return Kind::object;
