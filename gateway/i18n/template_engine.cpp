@@ -156,7 +156,7 @@ struct TemplateProgram::Frame {
     if (const auto* b = std::get_if<bool>(&value->value)) return *b ? Kind::truthy : Kind::falsy;
     return std::get<std::vector<TemplateMap>>(value->value).empty() ? Kind::falsy : Kind::list;
   }
-  Frame get(const std::string& name) const {
+  Frame get(std::string_view name) const {
     if (map == nullptr) return {};
     const auto it = map->find(name);
     return it == map->end() ? Frame{} : Frame{nullptr, &it->second};

@@ -3,6 +3,7 @@
 
 #include <kainjow/mustache.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -11,6 +12,42 @@
 #include "gateway/i18n/template_engine.hpp"
 
 namespace sinetti::i18n {
+
+// ---- TemplateMap ----------------------------------------------------------------------------------
+
+TemplateMap::TemplateMap(std::initializer_list<value_type> entries) : entries_(entries) {
+  std::stable_sort(entries_.begin(), entries_.end(), [](const value_type& a, const value_type& b) { return a.first < b.first; });
+  const auto last = std::unique(entries_.begin(), entries_.end(),
+                                [](const value_type& a, const value_type& b) { return a.first == b.first; });
+  entries_.erase(last, entries_.end());
+}
+
+std::vector<TemplateMap::value_type>::iterator TemplateMap::lower_bound(std::string_view name) {
+  return std::lower_bound(entries_.begin(), entries_.end(), name,
+                          [](const value_type& e, std::string_view n) { return std::string_view(e.first) < n; });
+}
+
+TemplateMap::const_iterator TemplateMap::find(std::string_view name) const {
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+                                   [](const value_type& e, std::string_view n) { return std::string_view(e.first) < n; });
+  return it != entries_.end() && it->first == name ? it : entries_.end();
+}
+
+void TemplateMap::insert_or_assign(std::string name, TemplateValue value) {
+  const auto it = lower_bound(name);
+  if (it != entries_.end() && it->first == name) {
+    it->second = std::move(value);
+  } else {
+    entries_.emplace(it, std::move(name), std::move(value));
+  }
+}
+
+bool TemplateMap::emplace(std::string name, TemplateValue value) {
+  const auto it = lower_bound(name);
+  if (it != entries_.end() && it->first == name) return false;
+  entries_.emplace(it, std::move(name), std::move(value));
+  return true;
+}
 
 // A template parsed once, when the set is loaded: kainjow/mustache checks it (and words the error an
 // operator sees), and the same text is parsed into the program every render runs (template_engine.hpp).

@@ -9,7 +9,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "gateway/i18n/format.hpp"
 #include "gateway/i18n/templates.hpp"
@@ -248,6 +251,52 @@ BOOST_AUTO_TEST_CASE(loading_again_reads_a_changed_file_and_the_old_set_is_uncha
   BOOST_TEST_REQUIRE(after.ok());
   BOOST_TEST((*after)->render_page("not-found", Language::en, {})->body == "<h1>Second</h1>\n");
   BOOST_TEST((*before)->render_page("not-found", Language::en, {})->body == "<h1>First</h1>\n");
+}
+
+BOOST_AUTO_TEST_CASE(template_map_keeps_names_sorted_and_unique) {
+  const auto text = [](const TemplateMap& m, std::string_view name) {
+    const auto it = m.find(name);
+    BOOST_REQUIRE_MESSAGE(it != m.end(), "no value " << name);
+    return std::get<std::string>(it->second.value);
+  };
+  // Of duplicate names in a list the first counts, as in a std::map.
+  TemplateMap m = {{"team", "Neuvonta"}, {"base", "/m/T"}, {"csrf", "c"}, {"team", "second"}, {"a", true}};
+  BOOST_TEST(m.size() == 4U);
+  std::vector<std::string> names;
+  for (const auto& [name, value] : m) names.push_back(name);
+  BOOST_TEST(names == (std::vector<std::string>{"a", "base", "csrf", "team"}), boost::test_tools::per_element());
+  BOOST_TEST(text(m, "team") == "Neuvonta");
+  BOOST_TEST(text(m, "base") == "/m/T");
+  BOOST_TEST(std::get<bool>(m.find("a")->second.value));
+  BOOST_TEST((m.find("tea") == m.end()));
+  BOOST_TEST((m.find("teams") == m.end()));
+  BOOST_TEST((m.find("") == m.end()));
+  BOOST_TEST(!m.contains("zz"));
+
+  // insert_or_assign replaces; emplace keeps what is there.
+  m.insert_or_assign("team", "Palvelut");
+  BOOST_TEST(text(m, "team") == "Palvelut");
+  BOOST_TEST(!m.emplace("base", "/other"));
+  BOOST_TEST(text(m, "base") == "/m/T");
+  BOOST_TEST(m.emplace("zz", "last"));
+  BOOST_TEST(m.emplace("0", "first"));
+  m.insert_or_assign("b", "middle");
+  BOOST_TEST(m.size() == 7U);
+  names.clear();
+  for (const auto& [name, value] : m) names.push_back(name);
+  BOOST_TEST(names == (std::vector<std::string>{"0", "a", "b", "base", "csrf", "team", "zz"}), boost::test_tools::per_element());
+  BOOST_TEST(text(m, "zz") == "last");
+  BOOST_TEST(text(m, "0") == "first");
+  BOOST_TEST(text(m, "b") == "middle");
+
+  // A list of maps nests, and the empty map finds nothing.
+  const TemplateMap outer = {{"items", std::vector<TemplateMap>{{{"name", "x"}}, {{"name", "y"}}}}};
+  const auto& items = std::get<std::vector<TemplateMap>>(outer.find("items")->second.value);
+  BOOST_TEST(items.size() == 2U);
+  BOOST_TEST(text(items[1], "name") == "y");
+  const TemplateMap none;
+  BOOST_TEST(none.empty());
+  BOOST_TEST((none.find("name") == none.end()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
