@@ -241,13 +241,14 @@ Response run_error(Shared& s, int status) {
   return error_response(context, status);
 }
 
-asio::awaitable<void> write_plain(Connection& c, const Response& res, unsigned version, bool keep_alive,
+// Takes the response's body over (it is not copied).
+asio::awaitable<void> write_plain(Connection& c, Response& res, unsigned version, bool keep_alive,
                                   bool head_only, error_code& ec) {
   http::response<http::string_body> out{static_cast<http::status>(res.status), version};
   copy_headers(res, out);
   out.keep_alive(keep_alive);
   out.content_length(res.body.size());
-  if (!head_only) out.body() = res.body;
+  if (!head_only) out.body() = std::move(res.body);
   beast::get_lowest_layer(c.stream).expires_after(c.write_timeout);
   http::response_serializer<http::string_body> sr{out};
   co_await http::async_write(c.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
@@ -334,7 +335,7 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     }
     if (ec) {
       if (const auto status = error_status(ec)) {
-        const Response res = co_await s->workers.run_blocking([&] { return run_error(*s, *status); });
+        Response res = co_await s->workers.run_blocking([&] { return run_error(*s, *status); });
         error_code wec;
         co_await write_plain(*c, res, 11, false, false, wec);
         s->logger.info("portal_request", {{"peer", peer}, {"status", *status}, {"route", "refused"}});
