@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "crypto/random.hpp"
+#include "sinetti/blocking.hpp"
 
 namespace sinetti::crypto {
 namespace {
@@ -166,7 +167,11 @@ bool path_exists(const fs::path& path) {
 Result<bool> sync_directory(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return system_error("cannot open directory", dir, errno);
-  const int rc = ::fsync(fd);
+  int rc = 0;
+  {
+    const Waiting waiting;  // on a pool thread, another task may run meanwhile
+    rc = ::fsync(fd);
+  }
   const int err = errno;
   ::close(fd);
   if (rc != 0) return system_error("cannot fsync directory", dir, err);
@@ -195,7 +200,10 @@ Result<bool> write_file_atomically(const fs::path& dir, std::string_view name, B
     }
     done += static_cast<std::size_t>(n);
   }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (err == 0) {
+    const Waiting waiting;
+    if (::fsync(fd) != 0) err = errno;
+  }
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) {
     ::unlink(tmp.c_str());

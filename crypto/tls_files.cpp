@@ -20,6 +20,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "sinetti/blocking.hpp"
+
 namespace sinetti::crypto {
 namespace {
 
@@ -96,7 +98,10 @@ Result<bool> write_new_file(const fs::path& path, const char* data, std::size_t 
     data += n;
     size -= static_cast<std::size_t>(n);
   }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (err == 0) {
+    const Waiting waiting;  // on a pool thread, another task may run meanwhile
+    if (::fsync(fd) != 0) err = errno;
+  }
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) {
     ::unlink(path.c_str());
@@ -108,6 +113,7 @@ Result<bool> write_new_file(const fs::path& path, const char* data, std::size_t 
 void sync_directory(const fs::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
+    const Waiting waiting;
     ::fsync(fd);
     ::close(fd);
   }
