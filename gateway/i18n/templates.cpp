@@ -17,7 +17,8 @@ namespace sinetti::i18n {
 
 TemplateMap::TemplateMap(std::initializer_list<value_type> entries) {
   // Sorted as pointers (an insertion sort: stable, and a page's lists are a few dozen long), then
-  // copied once in that order; moving the pairs themselves about cost more than the lookups saved.
+  // copied once in that order: stable_sort moved the pairs themselves through a buffer, and that
+  // cost most of what building the map took.
   std::vector<const value_type*> order;
   order.reserve(entries.size());
   for (const auto& e : entries) {
