@@ -17,6 +17,7 @@ WorkerPool::WorkerPool(WorkerPoolOptions options)
     : concurrency_(std::min(options.concurrency == 0 ? default_concurrency() : options.concurrency,
                             std::max<std::size_t>(options.threads, 1))),
       starved_after_(std::max(options.starved_after, std::chrono::milliseconds(1))),
+      spin_(std::max(options.spin, std::chrono::microseconds(0))),
       last_start_(std::chrono::steady_clock::now()) {
   const std::size_t n = std::max<std::size_t>(options.threads, 1);
   threads_.reserve(n);
@@ -34,6 +35,7 @@ void WorkerPool::stop() {
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
+    signals_.fetch_add(1, std::memory_order_release);
   }
   idle_.notify_all();
   std::call_once(joined_, [this] {
@@ -43,6 +45,7 @@ void WorkerPool::stop() {
 
 void WorkerPool::wake(std::unique_lock<std::mutex>& lock) {
   if (sleeping_ == 0) return;
+  if (spinning_ && queue_.size() == 1) return;  // the spinning thread takes it
   // A free slot: a sleeping thread takes the job. No free slot: the running threads take it when
   // they finish; only the first job queued on a full pool wakes a thread, to watch for starvation.
   const bool notify = running_ < concurrency_ || (!watching_ && queue_.size() == 1);
@@ -64,11 +67,21 @@ void WorkerPool::end_wait() noexcept {
   ++running_;  // goes on at once, even over the limit; no new task starts until it is back under it
 }
 
+void WorkerPool::spin(std::uint64_t seen) const noexcept {
+  const auto until = std::chrono::steady_clock::now() + spin_;
+  for (unsigned i = 1;; ++i) {
+    if (signals_.load(std::memory_order_acquire) != seen) return;
+    std::this_thread::yield();  // whatever else is runnable on this core goes first
+    if (i % 16 == 0 && std::chrono::steady_clock::now() >= until) return;
+  }
+}
+
 void WorkerPool::thread_main() {
   observe_waits(this);
   std::unique_lock lock(mutex_);
   for (;;) {
     std::unique_ptr<Job> job;
+    bool spun = false;  // once per idle stretch, then sleep
     while (!job) {
       if (!queue_.empty()) {
         const auto now = std::chrono::steady_clock::now();
@@ -82,6 +95,14 @@ void WorkerPool::thread_main() {
         }
       } else if (stopped_) {
         return;
+      } else if (!spun && !spinning_ && spin_.count() > 0) {
+        spun = spinning_ = true;
+        const auto seen = signals_.load(std::memory_order_relaxed);
+        lock.unlock();
+        spin(seen);
+        lock.lock();
+        spinning_ = false;
+        continue;  // the queue is looked at again under the lock: nothing posted meanwhile is missed
       }
       ++sleeping_;
       if (!watching_ && (!queue_.empty() || running_ >= concurrency_)) {

@@ -13,9 +13,17 @@
 // limit for a moment (no new task starts until the pool is back under it). A wait nobody marked
 // costs latency, not a stall: when work is queued and no task has started for `starved_after`, one
 // more thread takes a task.
+//
+// A thread that runs out of work does not sleep at once: one of them at a time stays awake for
+// `spin` (yielding the core to anything runnable) and takes the next task itself. On a busy portal
+// the next request comes within that time, so the coroutine that queues it wakes no thread (no
+// futex call, no context switch); a pool that stays idle costs one thread's `spin` of polling
+// before it sleeps.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -39,6 +47,7 @@ struct WorkerPoolOptions {
   std::size_t threads = 16;     // threads that may be busy at once, waiting or running; at least 1
   std::size_t concurrency = 0;  // of them, how many run at once; 0: one per core, at least 2
   std::chrono::milliseconds starved_after{10};
+  std::chrono::microseconds spin{50};  // how long an idle thread polls for work before it sleeps; 0: never
 };
 
 class WorkerPool final : private WaitObserver {
@@ -61,6 +70,7 @@ class WorkerPool final : private WaitObserver {
     std::unique_lock lock(mutex_);
     if (stopped_) return false;
     queue_.push_back(std::make_unique<JobOf<std::decay_t<Task>>>(std::forward<Task>(task)));
+    signals_.fetch_add(1, std::memory_order_release);
     wake(lock);
     return true;
   }
@@ -97,15 +107,19 @@ class WorkerPool final : private WaitObserver {
   void end_wait() noexcept override;
   void wake(std::unique_lock<std::mutex>& lock);  // after queueing a job
   void thread_main();
+  void spin(std::uint64_t seen) const noexcept;  // until signals_ moves on from `seen`, or spin_ passed
 
   std::size_t concurrency_;
   std::chrono::milliseconds starved_after_;
+  std::chrono::microseconds spin_;
   std::mutex mutex_;
   std::condition_variable idle_;      // threads without a task
   std::deque<std::unique_ptr<Job>> queue_;
   std::size_t running_ = 0;           // threads running a task and not in a Waiting scope
   std::size_t sleeping_ = 0;          // threads waiting on idle_
   bool watching_ = false;             // one sleeping thread wakes every starved_after while work is queued
+  bool spinning_ = false;             // one idle thread polls signals_ instead of sleeping
+  std::atomic<std::uint64_t> signals_{0};  // moves on at every post and at stop: what the spinner polls
   std::chrono::steady_clock::time_point last_start_;  // when a task last started or a wait began
   bool stopped_ = false;
   std::vector<std::thread> threads_;

@@ -78,6 +78,11 @@ WorkerPoolOptions limited(std::size_t threads, std::size_t concurrency) {
   return WorkerPoolOptions{.threads = threads, .concurrency = concurrency, .starved_after = 1h};
 }
 
+WorkerPoolOptions spinning(std::size_t threads, std::size_t concurrency) {
+  // An idle thread polls for work far beyond any test's run time: only a post or stop() ends it.
+  return WorkerPoolOptions{.threads = threads, .concurrency = concurrency, .starved_after = 1h, .spin = 1h};
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(server_worker_pool)
@@ -342,6 +347,41 @@ BOOST_AUTO_TEST_CASE(waiting_off_the_pool_frees_no_slot) {
   }
   pool.stop();
   BOOST_TEST(overlap.most.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_spinning_thread_takes_a_task_posted_without_a_wake) {
+  WorkerPool pool(spinning(1, 1));
+  std::this_thread::sleep_for(20ms);  // the only thread is idle: it spins, nobody sleeps
+  for (int i = 0; i < 3; ++i) {
+    Gate ran;
+    BOOST_REQUIRE(pool.post([&ran] { ran.open(); }));
+    BOOST_TEST(ran.wait(), "task " << i << " ran");
+  }
+  Gate stopped;
+  std::thread stopper([&] {
+    pool.stop();  // the spinner sees the stop without being posted anything
+    stopped.open();
+  });
+  BOOST_TEST(stopped.wait());
+  stopper.join();
+}
+
+BOOST_AUTO_TEST_CASE(a_second_task_wakes_a_sleeping_thread_while_one_spins) {
+  // Two tasks that must run at once, posted back to back while one thread spins and one sleeps:
+  // the spinner takes one, the sleeper must be woken for the other. Whether the second post comes
+  // before or after the spinner has taken the first is a race, so the case runs many times.
+  int missed = 0;
+  for (int round = 0; round < 100 && missed == 0; ++round) {
+    WorkerPool pool(spinning(2, 2));
+    std::this_thread::sleep_for(2ms);  // one thread spins, the other sleeps
+    Gate second_ran;
+    std::atomic<bool> second_seen{false};
+    BOOST_REQUIRE(pool.post([&] { second_seen = second_ran.wait(200ms); }));  // runs beside the second
+    BOOST_REQUIRE(pool.post([&second_ran] { second_ran.open(); }));
+    pool.stop();
+    if (!second_seen) ++missed;
+  }
+  BOOST_TEST(missed == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
