@@ -45,7 +45,7 @@ void WorkerPool::stop() {
 
 void WorkerPool::wake(std::unique_lock<std::mutex>& lock) {
   if (sleeping_ == 0) return;
-  if (spinning_ && queue_.size() == 1) return;  // the spinning thread takes it
+  if (spinning_ >= queue_.size()) return;  // a spinning thread for every queued task
   // A free slot: a sleeping thread takes the job. No free slot: the running threads take it when
   // they finish; only the first job queued on a full pool wakes a thread, to watch for starvation.
   const bool notify = running_ < concurrency_ || (!watching_ && queue_.size() == 1);
@@ -67,12 +67,12 @@ void WorkerPool::end_wait() noexcept {
   ++running_;  // goes on at once, even over the limit; no new task starts until it is back under it
 }
 
-void WorkerPool::spin(std::uint64_t seen) const noexcept {
+bool WorkerPool::spin(std::uint64_t seen) const noexcept {
   const auto until = std::chrono::steady_clock::now() + spin_;
   for (unsigned i = 1;; ++i) {
-    if (signals_.load(std::memory_order_acquire) != seen) return;
+    if (signals_.load(std::memory_order_acquire) != seen) return true;
     std::this_thread::yield();  // whatever else is runnable on this core goes first
-    if (i % 16 == 0 && std::chrono::steady_clock::now() >= until) return;
+    if (i % 16 == 0 && std::chrono::steady_clock::now() >= until) return false;
   }
 }
 
@@ -81,7 +81,7 @@ void WorkerPool::thread_main() {
   std::unique_lock lock(mutex_);
   for (;;) {
     std::unique_ptr<Job> job;
-    bool spun = false;  // once per idle stretch, then sleep
+    bool spun = false;  // a spin that found nothing: sleep now
     while (!job) {
       if (!queue_.empty()) {
         const auto now = std::chrono::steady_clock::now();
@@ -95,13 +95,13 @@ void WorkerPool::thread_main() {
         }
       } else if (stopped_) {
         return;
-      } else if (!spun && !spinning_ && spin_.count() > 0) {
-        spun = spinning_ = true;
+      } else if (!spun && spinning_ + running_ < concurrency_ && spin_.count() > 0) {
+        ++spinning_;
         const auto seen = signals_.load(std::memory_order_relaxed);
         lock.unlock();
-        spin(seen);
+        spun = !spin(seen);  // signalled: another spin if another thread took the task
         lock.lock();
-        spinning_ = false;
+        --spinning_;
         continue;  // the queue is looked at again under the lock: nothing posted meanwhile is missed
       }
       ++sleeping_;

@@ -14,11 +14,11 @@
 // costs latency, not a stall: when work is queued and no task has started for `starved_after`, one
 // more thread takes a task.
 //
-// A thread that runs out of work does not sleep at once: one of them at a time stays awake for
-// `spin` (yielding the core to anything runnable) and takes the next task itself. On a busy portal
-// the next request comes within that time, so the coroutine that queues it wakes no thread (no
-// futex call, no context switch); a pool that stays idle costs one thread's `spin` of polling
-// before it sleeps.
+// A thread that runs out of work does not sleep at once: while fewer than `concurrency` threads run
+// or spin, it stays awake for `spin` (yielding the core to anything runnable) and takes the next
+// task itself. On a busy portal the next request comes within that time, so the coroutine that
+// queues it wakes no thread (no futex call, no context switch); a pool that goes idle costs at
+// most `concurrency` threads' `spin` of polling before they sleep.
 #pragma once
 
 #include <atomic>
@@ -107,7 +107,7 @@ class WorkerPool final : private WaitObserver {
   void end_wait() noexcept override;
   void wake(std::unique_lock<std::mutex>& lock);  // after queueing a job
   void thread_main();
-  void spin(std::uint64_t seen) const noexcept;  // until signals_ moves on from `seen`, or spin_ passed
+  bool spin(std::uint64_t seen) const noexcept;  // until signals_ moves on from `seen` (true), or spin_ passed
 
   std::size_t concurrency_;
   std::chrono::milliseconds starved_after_;
@@ -118,7 +118,7 @@ class WorkerPool final : private WaitObserver {
   std::size_t running_ = 0;           // threads running a task and not in a Waiting scope
   std::size_t sleeping_ = 0;          // threads waiting on idle_
   bool watching_ = false;             // one sleeping thread wakes every starved_after while work is queued
-  bool spinning_ = false;             // one idle thread polls signals_ instead of sleeping
+  std::size_t spinning_ = 0;          // idle threads polling signals_ instead of sleeping, with running_ at most concurrency_
   std::atomic<std::uint64_t> signals_{0};  // moves on at every post and at stop: what the spinner polls
   std::chrono::steady_clock::time_point last_start_;  // when a task last started or a wait began
   bool stopped_ = false;

@@ -366,14 +366,14 @@ BOOST_AUTO_TEST_CASE(the_spinning_thread_takes_a_task_posted_without_a_wake) {
   stopper.join();
 }
 
-BOOST_AUTO_TEST_CASE(a_second_task_wakes_a_sleeping_thread_while_one_spins) {
-  // Two tasks that must run at once, posted back to back while one thread spins and one sleeps:
-  // the spinner takes one, the sleeper must be woken for the other. Whether the second post comes
-  // before or after the spinner has taken the first is a race, so the case runs many times.
+BOOST_AUTO_TEST_CASE(tasks_posted_back_to_back_to_spinning_threads_run_at_once) {
+  // Two tasks that must run at once, posted back to back while both threads spin: each spinner
+  // takes one, or a woken thread does. Whether the second post comes before or after a spinner
+  // has taken the first is a race, so the case runs many times.
   int missed = 0;
   for (int round = 0; round < 100 && missed == 0; ++round) {
     WorkerPool pool(spinning(2, 2));
-    std::this_thread::sleep_for(2ms);  // one thread spins, the other sleeps
+    std::this_thread::sleep_for(2ms);  // both threads are idle and spin
     Gate second_ran;
     std::atomic<bool> second_seen{false};
     BOOST_REQUIRE(pool.post([&] { second_seen = second_ran.wait(200ms); }));  // runs beside the second
