@@ -90,16 +90,29 @@ inline void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-// RFC 3339 UTC with milliseconds: 2025-11-24T11:08:00.123Z
+// RFC 3339 UTC with milliseconds: 2025-11-24T11:08:00.123Z. The date and time of the last second
+// formatted on this thread are kept, so a busy server formats a calendar time once a second.
 inline std::string format_timestamp(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   const int millis = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[40];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
+  struct Second {
+    bool valid = false;
+    std::time_t secs = 0;
+    char text[40] = {};
+    std::size_t size = 0;
+  };
+  thread_local Second last;
+  if (!last.valid || last.secs != secs) {
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    last.size = std::strftime(last.text, sizeof last.text, "%Y-%m-%dT%H:%M:%S", &tm);
+    last.secs = secs;
+    last.valid = true;
+  }
+  std::string out;
+  out.reserve(last.size + 5);
+  out.append(last.text, last.size);
   out += '.';
   out += static_cast<char>('0' + millis / 100);
   out += static_cast<char>('0' + millis / 10 % 10);
@@ -150,9 +163,9 @@ class Logger {
     if (level < min_level_) return;
     std::string line;
     line.reserve(128);
-    line += "{\"ts\":";
-    append_json_string(line, format_timestamp(clock_ != nullptr ? clock_->now() : std::chrono::system_clock::now()));
-    line += ",\"level\":\"";
+    line += "{\"ts\":\"";
+    line += format_timestamp(clock_ != nullptr ? clock_->now() : std::chrono::system_clock::now());  // ASCII digits
+    line += "\",\"level\":\"";
     line += to_string(level);
     line += "\",\"event\":";
     append_json_string(line, event);

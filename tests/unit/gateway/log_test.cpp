@@ -55,6 +55,20 @@ BOOST_AUTO_TEST_CASE(overlong_and_surrogate_sequences_are_replaced) {
                     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xf0\x9f\x98\x80\"");
 }
 
+BOOST_AUTO_TEST_CASE(timestamps_follow_the_clock_across_seconds_and_back) {
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  const std::vector<std::pair<long long, std::string>> cases{
+      {1763982480123, "2025-11-24T11:08:00.123Z"}, {1763982480999, "2025-11-24T11:08:00.999Z"},
+      {1763982481000, "2025-11-24T11:08:01.000Z"}, {1763982479500, "2025-11-24T11:07:59.500Z"},
+      {1763982480001, "2025-11-24T11:08:00.001Z"}, {1767225599999, "2025-12-31T23:59:59.999Z"},
+      {1767225600000, "2026-01-01T00:00:00.000Z"}, {-1, "1969-12-31T23:59:59.999Z"},
+  };
+  for (const auto& [ms, text] : cases) {
+    BOOST_TEST(log::format_timestamp(system_clock::time_point(milliseconds(ms))) == text, ms);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(lines_below_the_minimum_level_are_dropped) {
   Captured out;
   log::Logger logger(out.sink(), nullptr, log::Level::warning);
