@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/beast/http/status.hpp>
+
 namespace sinetti::portal {
 
 namespace {
@@ -165,6 +167,51 @@ Response redirect(std::string location) {
   r.set("Location", std::move(location));
   r.set("Content-Type", "text/plain; charset=utf-8");
   return r;
+}
+
+namespace {
+
+// RFC 9110 §5.6.2 tchar.
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+Result<std::string> serialize_head(const Response& response, unsigned version, bool keep_alive,
+                                   std::size_t content_length) {
+  if (response.status < 100 || response.status > 999) return make_error("status " + std::to_string(response.status));
+  std::size_t size = 64;
+  for (const auto& [name, value] : response.headers) {
+    if (!is_token(name)) return make_error("header name " + name);
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) return make_error("header " + name + ": CR, LF or NUL");
+    size += name.size() + value.size() + 4;
+  }
+  const auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(response.status));
+  std::string out;
+  out.reserve(size + reason.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(content_length);
+  out += "\r\n";
+  if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
+  if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  return out;
 }
 
 }  // namespace sinetti::portal

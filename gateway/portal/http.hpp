@@ -56,6 +56,14 @@ struct Response {
   std::optional<std::string_view> header(std::string_view name) const;  // case-insensitive
 };
 
+// The status line and header block of a response with a body of `content_length` bytes, as it goes
+// on the wire (RFC 9112 §4 and §6): "HTTP/1.1 200 OK", the headers in their order, Content-Length,
+// then "Connection: close" (HTTP/1.1 without keep-alive) or "Connection: keep-alive" (HTTP/1.0
+// with it), and the empty line. An error when a header name is not a token or a value holds CR,
+// LF or NUL (response splitting), or the status is not 100-999.
+Result<std::string> serialize_head(const Response& response, unsigned version, bool keep_alive,
+                                   std::size_t content_length);
+
 // Limits on what the small parsers keep from one request.
 inline constexpr std::size_t max_form_fields = 64;
 inline constexpr std::size_t max_cookies = 64;

@@ -241,17 +241,22 @@ Response run_error(Shared& s, int status) {
   return error_response(context, status);
 }
 
-// Takes the response's body over (it is not copied).
-asio::awaitable<void> write_plain(Connection& c, Response& res, unsigned version, bool keep_alive,
-                                  bool head_only, error_code& ec) {
-  http::response<http::string_body> out{static_cast<http::status>(res.status), version};
-  copy_headers(res, out);
-  out.keep_alive(keep_alive);
-  out.content_length(res.body.size());
-  if (!head_only) out.body() = std::move(res.body);
+// The head and the body in one buffer, so one TLS record write carries both. A response the
+// handler got wrong (a header that would split it) goes out as a bare 500, and the connection ends.
+asio::awaitable<void> write_plain(Connection& c, const log::Logger& logger, const Response& res, unsigned version,
+                                  bool keep_alive, bool head_only, error_code& ec) {
+  auto head = serialize_head(res, version, keep_alive, res.body.size());
   beast::get_lowest_layer(c.stream).expires_after(c.write_timeout);
-  http::response_serializer<http::string_body> sr{out};
-  co_await http::async_write(c.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+  if (!head) {
+    logger.error("internal_error", {{"listener", "portal"}, {"in", "response"}, {"error", head.error().message}});
+    static constexpr std::string_view refused = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    co_await asio::async_write(c.stream, asio::buffer(refused), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) ec = asio::error::connection_aborted;
+    co_return;
+  }
+  std::string out = std::move(*head);
+  if (!head_only) out += res.body;
+  co_await asio::async_write(c.stream, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
 }
 
 // A streamed body: the head, then one chunk per piece as the producer hands them over.
@@ -337,7 +342,7 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
       if (const auto status = error_status(ec)) {
         Response res = co_await s->workers.run_blocking([&] { return run_error(*s, *status); });
         error_code wec;
-        co_await write_plain(*c, res, 11, false, false, wec);
+        co_await write_plain(*c, s->logger, res, 11, false, false, wec);
         s->logger.info("portal_request", {{"peer", peer}, {"status", *status}, {"route", "refused"}});
       } else if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
         clean_close = ec != beast::error::timeout;
@@ -365,7 +370,7 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, std::shared_ptr<Connect
     if (res.stream) {
       co_await write_stream(s, c, res, req.version(), keep_alive, head_only, ec);
     } else {
-      co_await write_plain(*c, res, req.version(), keep_alive, head_only, ec);
+      co_await write_plain(*c, s->logger, res, req.version(), keep_alive, head_only, ec);
     }
     if (ec || !keep_alive) break;
   }

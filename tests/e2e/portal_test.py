@@ -453,6 +453,12 @@ class Portal(PortalBase):
         r, body = b3.request("HEAD", "/accessibility")
         self.assertEqual(r.status, 200)
         self.assertEqual(body, b"")
+        head_length = int(r.getheader("Content-Length"))
+        sock = b3.conn.sock
+        r, body = b3.request("GET", "/accessibility")  # the HEAD sent no body: the connection is still in step
+        self.assertEqual(r.status, 200)
+        self.assertIs(b3.conn.sock, sock, "keep-alive after HEAD")
+        self.assertEqual(head_length, len(body))
 
 
 class BruteForce(PortalBase):

@@ -146,4 +146,47 @@ BOOST_AUTO_TEST_CASE(downloads_get_safe_types_and_unbreakable_names) {
              "attachment; filename=\"attachment-1\"; filename*=UTF-8''attachment-1");
 }
 
+BOOST_AUTO_TEST_CASE(response_heads_as_they_go_on_the_wire) {
+  Response r;
+  r.status = 303;
+  r.set("Location", "/m/abc/read");
+  r.add("Set-Cookie", "__Host-s=1; Secure");
+  r.add("Set-Cookie", "__Host-d=2; Secure");
+  auto keep = serialize_head(r, 11, true, 12);
+  BOOST_REQUIRE(keep.ok());
+  BOOST_TEST(*keep ==
+             "HTTP/1.1 303 See Other\r\nLocation: /m/abc/read\r\nSet-Cookie: __Host-s=1; Secure\r\n"
+             "Set-Cookie: __Host-d=2; Secure\r\nContent-Length: 12\r\n\r\n");
+  auto close = serialize_head(r, 11, false, 0);
+  BOOST_REQUIRE(close.ok());
+  BOOST_TEST(close->ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
+  Response plain;
+  plain.status = 404;
+  auto old_keep = serialize_head(plain, 10, true, 5);
+  BOOST_REQUIRE(old_keep.ok());
+  BOOST_TEST(*old_keep == "HTTP/1.0 404 Not Found\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n");
+  auto old_close = serialize_head(plain, 10, false, 5);
+  BOOST_REQUIRE(old_close.ok());
+  BOOST_TEST(*old_close == "HTTP/1.0 404 Not Found\r\nContent-Length: 5\r\n\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(response_heads_that_would_split_are_refused) {
+  for (const std::string& value : {std::string("a\r\nSet-Cookie: x=1"), std::string("a\nb"), std::string("a\rb"),
+                                  std::string("a\0b", 3)}) {
+    Response r;
+    r.set("Location", value);
+    BOOST_TEST(!serialize_head(r, 11, true, 0).ok());
+  }
+  for (const std::string_view name : {"", "Bad Name", "Bad:Name", "X\r\nY"}) {
+    Response r;
+    r.add(std::string(name), "v");
+    BOOST_TEST(!serialize_head(r, 11, true, 0).ok(), name);
+  }
+  Response odd;
+  odd.status = 42;
+  BOOST_TEST(!serialize_head(odd, 11, true, 0).ok());
+  odd.status = 299;  // no reason phrase of its own: still a valid status line
+  BOOST_TEST(serialize_head(odd, 11, true, 0).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
